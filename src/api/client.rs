@@ -1,0 +1,261 @@
+//! The HTTP client for the quick job search (`GET /api/v1/jobs/?name=…&page=…&page_size=…`).
+//!
+//! One request per call: paging, retries, caching and politeness live in `resolve`. What this
+//! guarantees: rustls with certificate verification; connect timeout 5 s and request timeout
+//! 10 s; `User-Agent: synergy-ls/<version>`; a response size cap; no plain HTTP to a
+//! non-loopback host unless `allowInsecureHttp`; redirects followed only within the same origin,
+//! so the `Authorization` header never reaches another host.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use url::Url;
+
+use super::error::ApiError;
+use super::wire::{PageEnvelope, WireJob};
+use crate::config::Secret;
+use crate::model::Job;
+
+/// Bodies larger than this are refused: a real page of jobs is a few hundred kilobytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One page of search results, converted to domain jobs.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub jobs: Vec<Job>,
+    /// The page size the server used (it may cap the one asked for).
+    pub page_size: Option<u64>,
+    pub total_pages: Option<u64>,
+    pub total_rows: Option<u64>,
+}
+
+/// What the client needs to know; built from `Config`.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub server_url: Option<String>,
+    pub token: Option<Secret>,
+    pub allow_insecure_http: bool,
+}
+
+/// A configured client. A misconfiguration is kept as the error every call returns, so the
+/// resolver reports it like any other unavailability.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Result<Ready, ApiError>,
+}
+
+#[derive(Debug, Clone)]
+struct Ready {
+    http: reqwest::Client,
+    search_url: Url,
+    auth: HeaderValue,
+}
+
+impl Client {
+    pub fn new(settings: &ClientSettings) -> Client {
+        Client { inner: Ready::new(settings) }
+    }
+
+    /// The server's origin, for cache keys and messages (never includes credentials).
+    pub fn origin(&self) -> Option<String> {
+        self.inner.as_ref().ok().map(|r| r.search_url.origin().ascii_serialization())
+    }
+
+    /// The configuration problem, if the client cannot make requests at all.
+    pub fn config_error(&self) -> Option<&ApiError> {
+        self.inner.as_ref().err()
+    }
+
+    /// Fetches one page of the quick job search.
+    pub async fn search(&self, name: &str, page: u64, page_size: u64) -> Result<SearchPage, ApiError> {
+        let ready = self.inner.as_ref().map_err(Clone::clone)?;
+        let mut url = ready.search_url.clone();
+        // `append_pair` form-encodes: a space becomes `+`, as the API docs show.
+        url.query_pairs_mut()
+            .append_pair("name", name)
+            .append_pair("page", &page.to_string())
+            .append_pair("page_size", &page_size.to_string());
+        let response = ready
+            .http
+            .get(url)
+            .header(AUTHORIZATION, ready.auth.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(ApiError::Redirected);
+        }
+        match status.as_u16() {
+            200..=299 => {}
+            401 | 403 => return Err(ApiError::Unauthorized(status.as_u16())),
+            429 => {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                return Err(ApiError::RateLimited { retry_after });
+            }
+            s => return Err(ApiError::Status(s)),
+        }
+        let body = read_capped(response).await?;
+        decode_page(&body)
+    }
+}
+
+impl Ready {
+    fn new(settings: &ClientSettings) -> Result<Ready, ApiError> {
+        let raw = settings.server_url.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let raw = raw.ok_or(ApiError::NotConfigured)?;
+        let mut base = Url::parse(raw).map_err(|e| ApiError::BadUrl(format!("serverUrl `{raw}` is not a URL: {e}")))?;
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(ApiError::BadUrl("serverUrl must not contain credentials; use the token".into()));
+        }
+        match base.scheme() {
+            "https" => {}
+            "http" if settings.allow_insecure_http || is_loopback(&base) => {}
+            "http" => {
+                return Err(ApiError::BadUrl(format!(
+                    "refusing to send the token in clear text to {}: use https://, or set allowInsecureHttp",
+                    base.host_str().unwrap_or("?")
+                )));
+            }
+            other => return Err(ApiError::BadUrl(format!("serverUrl scheme `{other}` is not http or https"))),
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let search_url = base.join("api/v1/jobs/").map_err(|e| ApiError::BadUrl(e.to_string()))?;
+        let token = settings.token.as_ref().filter(|t| !t.is_empty()).ok_or(ApiError::NoToken)?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose().trim()))
+            .map_err(|_| ApiError::BadUrl("the token contains characters not allowed in a header".into()))?;
+        auth.set_sensitive(true);
+        let origin = search_url.origin();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("synergy-ls/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .https_only(!settings.allow_insecure_http && !is_loopback(&base))
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() < 5 && attempt.url().origin() == origin {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()
+            .map_err(|e| ApiError::BadUrl(format!("could not set up HTTP: {e}")))?;
+        Ok(Ready { http, search_url, auth })
+    }
+}
+
+/// Whether the URL's host is on this machine (plain HTTP is always allowed there).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> ApiError {
+    let e = e.without_url();
+    if e.is_timeout() {
+        return ApiError::Timeout;
+    }
+    // The chain holds the useful part ("connection refused", "invalid peer certificate").
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    ApiError::Connect(detail)
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {
+    if response.content_length().is_some_and(|n| n as usize > MAX_BODY_BYTES) {
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Decodes a search page; exposed for the fuzz targets and tests.
+pub fn decode_page(body: &[u8]) -> Result<SearchPage, ApiError> {
+    let envelope: PageEnvelope<WireJob> = serde_json::from_slice(body).map_err(|e| {
+        let what = if body.iter().all(u8::is_ascii_whitespace) {
+            "the body was empty".to_string()
+        } else if body.trim_ascii_start().starts_with(b"<") {
+            "it was HTML, not JSON".to_string()
+        } else {
+            e.to_string()
+        };
+        ApiError::BadBody(what)
+    })?;
+    let positive = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok());
+    Ok(SearchPage {
+        page_size: positive(envelope.page_size).filter(|&n| n > 0),
+        total_pages: positive(envelope.total_pages),
+        total_rows: positive(envelope.total_rows),
+        jobs: envelope.result.into_iter().filter_map(WireJob::into_job).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(url: &str, insecure: bool) -> ClientSettings {
+        ClientSettings { server_url: Some(url.into()), token: Some(Secret::new("tok")), allow_insecure_http: insecure }
+    }
+
+    #[test]
+    fn url_rules() {
+        let err = |url: &str, insecure| Client::new(&settings(url, insecure)).config_error().cloned();
+        assert_eq!(err("https://synergy.example.com", false), None);
+        assert_eq!(err("http://127.0.0.1:8080", false), None);
+        assert_eq!(err("http://localhost", false), None);
+        assert_eq!(err("http://[::1]:9", false), None);
+        assert!(
+            matches!(err("http://synergy.example.com", false), Some(ApiError::BadUrl(m)) if m.contains("allowInsecureHttp"))
+        );
+        assert_eq!(err("http://synergy.example.com", true), None);
+        assert!(matches!(err("ftp://x", false), Some(ApiError::BadUrl(_))));
+        assert!(matches!(err("https://u:p@x", false), Some(ApiError::BadUrl(_))));
+        assert!(matches!(err("not a url", false), Some(ApiError::BadUrl(_))));
+        let none = Client::new(&ClientSettings { server_url: None, token: None, allow_insecure_http: false });
+        assert_eq!(none.config_error(), Some(&ApiError::NotConfigured));
+        let no_token = Client::new(&ClientSettings { token: None, ..settings("https://x", false) });
+        assert_eq!(no_token.config_error(), Some(&ApiError::NoToken));
+    }
+
+    #[test]
+    fn search_url_keeps_a_path_prefix() {
+        let c = Client::new(&settings("https://h.example/synergy?x=1", false));
+        let ready = c.inner.unwrap();
+        assert_eq!(ready.search_url.as_str(), "https://h.example/synergy/api/v1/jobs/");
+    }
+
+    #[test]
+    fn decode_errors_say_what_they_saw() {
+        let e = |b: &str| decode_page(b.as_bytes()).unwrap_err().to_string();
+        assert!(e("").contains("empty"));
+        assert!(e("<html>oops</html>").contains("HTML"));
+        assert!(e("{\"Result\": [").contains("EOF"));
+    }
+}

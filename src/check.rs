@@ -1,0 +1,364 @@
+//! `synergy-ls check`: the language server's verdicts over a tree of files, for CI.
+//!
+//! Files are walked like ripgrep does (the `ignore` crate: `.gitignore` respected, hidden files
+//! skipped, in parallel), binary and non-UTF-8 files are skipped, every distinct name is
+//! resolved once with the same resolver the server uses, and the findings are printed
+//! rustc-style or as JSON. Exit codes are [`Exit`], documented in the README.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::config::{Config, Severity};
+use crate::line_index::{Encoding, LineIndex};
+use crate::model::{Resolution, Unavailable, match_key};
+use crate::present;
+use crate::resolve::{Resolved, Resolver};
+use crate::scan::{DocKind, Scanner};
+
+/// Process exit codes of `check` (and of the CLI in general).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every reference resolved (information-level findings do not fail).
+    Clean = 0,
+    /// At least one finding of severity warning or error (by default: an unknown job).
+    Stale = 1,
+    /// Some references could not be verified: server unreachable, token rejected, …
+    Unverified = 2,
+    /// Bad command line or configuration.
+    Usage = 3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+/// Files larger than this are skipped (and said so): nobody writes 64 MiB of prose.
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One reference found in a file, located for people (1-based, columns in characters).
+#[derive(Debug, Clone)]
+struct Located {
+    name: String,
+    written: String,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    line_text: String,
+}
+
+#[derive(Debug, Default)]
+struct Walked {
+    files: Vec<(PathBuf, Vec<Located>)>,
+    skipped: Vec<(PathBuf, String)>,
+    errors: Vec<String>,
+}
+
+/// A problem found in a file, as printed and as serialized for `--format json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    /// One past the last character, as in SARIF.
+    pub end_column: usize,
+    pub reference: String,
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub message: String,
+    pub suggestions: Vec<String>,
+    #[serde(skip)]
+    line_text: String,
+    #[serde(skip)]
+    level: Severity,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub files: usize,
+    pub references: usize,
+    /// References that could not be checked, and why (the first reason seen).
+    pub unverified: usize,
+    pub unavailable: Option<Unavailable>,
+    pub skipped: Vec<(PathBuf, String)>,
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    pub fn exit(&self) -> Exit {
+        if self.unverified > 0 {
+            Exit::Unverified
+        } else if self.findings.iter().any(|f| f.level >= Severity::Warning) {
+            Exit::Stale
+        } else {
+            Exit::Clean
+        }
+    }
+}
+
+/// Walks, scans and resolves. Errors in the options (bad globs) are `Err`.
+pub async fn run(opts: &Options, config: &Config, resolver: &Arc<Resolver>) -> Result<Report, String> {
+    let (scanner, pattern_errors) = Scanner::new(config.scan.include_code, &config.reference_patterns);
+    if let Some(e) = pattern_errors.first() {
+        return Err(format!("referencePatterns: `{}`: {}", e.pattern, e.message));
+    }
+    let walked = {
+        let opts = opts.clone();
+        tokio::task::spawn_blocking(move || walk(&opts, &scanner)).await.map_err(|e| e.to_string())??
+    };
+    let names: Vec<String> = {
+        let mut set: Vec<&str> =
+            walked.files.iter().flat_map(|(_, refs)| refs.iter().map(|r| r.name.as_str())).collect();
+        set.sort_unstable();
+        set.dedup();
+        set.into_iter().map(str::to_string).collect()
+    };
+    let progress = Progress::new(names.len());
+    let fanout = config.max_concurrent_requests.max(1) * 4;
+    let verdicts: HashMap<String, Resolved> = futures::stream::iter(names)
+        .map(|name| async move {
+            let r = resolver.resolve(&name).await;
+            (name, r)
+        })
+        .buffer_unordered(fanout)
+        .inspect(|_| progress.tick())
+        .collect()
+        .await;
+    progress.finish();
+
+    let mut report = Report { skipped: walked.skipped, errors: walked.errors, ..Report::default() };
+    for (path, refs) in walked.files {
+        report.files += 1;
+        for r in refs {
+            report.references += 1;
+            let Some(verdict) = verdicts.get(&r.name) else { continue };
+            if let Resolution::Unavailable(why) = &verdict.resolution {
+                report.unverified += 1;
+                report.unavailable.get_or_insert_with(|| why.clone());
+                continue;
+            }
+            if let Some(f) = finding(&path, &r, &verdict.resolution, config) {
+                report.findings.push(f);
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn finding(path: &Path, r: &Located, resolution: &Resolution, config: &Config) -> Option<Finding> {
+    let code = resolution.code()?;
+    let level = config.diagnostics.severity.of(code);
+    if level == Severity::Off {
+        return None;
+    }
+    let suggestions = match resolution {
+        Resolution::Unknown { suggestions } => suggestions.iter().map(|j| match_key(j, &r.name).to_string()).collect(),
+        Resolution::CaseMismatch(jobs) => jobs.iter().map(|j| match_key(j, &r.name).to_string()).collect(),
+        Resolution::Ambiguous(jobs) => jobs.iter().map(|j| j.path.clone()).collect(),
+        _ => Vec::new(),
+    };
+    Some(Finding {
+        path: display_path(path),
+        line: r.line,
+        column: r.column,
+        end_column: r.end_column,
+        reference: r.written.clone(),
+        code: code.as_str(),
+        severity: level.as_str(),
+        message: present::diagnostic_message(&r.name, resolution)?,
+        suggestions,
+        line_text: r.line_text.clone(),
+        level,
+    })
+}
+
+fn display_path(path: &Path) -> String {
+    let s = path.strip_prefix("./").unwrap_or(path).display().to_string();
+    if cfg!(windows) { s.replace('\\', "/") } else { s }
+}
+
+fn walk(opts: &Options, scanner: &Scanner) -> Result<Walked, String> {
+    let mut paths = opts.paths.clone();
+    if paths.is_empty() {
+        paths.push(PathBuf::from("."));
+    }
+    let mut builder = ignore::WalkBuilder::new(&paths[0]);
+    for p in &paths[1..] {
+        builder.add(p);
+    }
+    let mut overrides = ignore::overrides::OverrideBuilder::new(".");
+    for g in &opts.include {
+        overrides.add(g).map_err(|e| format!("--include {g}: {e}"))?;
+    }
+    for g in &opts.exclude {
+        overrides.add(&format!("!{g}")).map_err(|e| format!("--exclude {g}: {e}"))?;
+    }
+    builder.overrides(overrides.build().map_err(|e| e.to_string())?).require_git(false);
+    for p in &paths {
+        if !p.exists() {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    let out = Mutex::new(Walked::default());
+    builder.build_parallel().run(|| {
+        let out = &out;
+        Box::new(move |entry| {
+            match entry {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => match scan_file(e.path(), scanner) {
+                    Ok(refs) => out.lock().unwrap_or_else(|e| e.into_inner()).files.push((e.into_path(), refs)),
+                    Err(why) => out.lock().unwrap_or_else(|e| e.into_inner()).skipped.push((e.into_path(), why)),
+                },
+                Ok(_) => {}
+                Err(err) => out.lock().unwrap_or_else(|e| e.into_inner()).errors.push(err.to_string()),
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut walked = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    walked.files.sort_by(|a, b| a.0.cmp(&b.0));
+    walked.skipped.sort();
+    Ok(walked)
+}
+
+/// The references in one file; `Err` says why it was skipped.
+fn scan_file(path: &Path, scanner: &Scanner) -> Result<Vec<Located>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("larger than {} MiB", MAX_FILE_BYTES >> 20));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+        return Err("binary".into());
+    }
+    if memchr::memmem::find(&bytes, b"job:").is_none() && !scanner.has_patterns() {
+        return Ok(Vec::new());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+    let refs = scanner.scan(&text, DocKind::from_path(path));
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let index = LineIndex::new(&text);
+    Ok(refs
+        .into_iter()
+        .map(|r| {
+            let start = index.position(&text, r.range.start, Encoding::Utf32);
+            let end = index.position(&text, r.range.end, Encoding::Utf32);
+            let line_range = index.line_range(&text, start.line as usize);
+            let line_text = text[line_range].to_string();
+            let end_column = if end.line == start.line { end.col } else { line_text.chars().count() as u32 };
+            Located {
+                name: r.name,
+                written: text[r.range].to_string(),
+                line: start.line as usize + 1,
+                column: start.col as usize + 1,
+                end_column: end_column as usize + 1,
+                line_text,
+            }
+        })
+        .collect())
+}
+
+/// rustc-style output.
+pub fn render_human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for f in &report.findings {
+        let line_no = f.line.to_string();
+        let pad = " ".repeat(line_no.len());
+        writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message)?;
+        writeln!(out, "{pad}--> {}:{}:{}", f.path, f.line, f.column)?;
+        writeln!(out, "{pad} |")?;
+        let shown: String = f.line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        writeln!(out, "{line_no} | {shown}")?;
+        let carets = "^".repeat(f.end_column.saturating_sub(f.column).max(1));
+        writeln!(out, "{pad} | {}{carets}", " ".repeat(f.column - 1))?;
+        if !f.suggestions.is_empty() {
+            let list: Vec<String> =
+                f.suggestions.iter().map(|s| format!("job:{}", crate::model::format_name(s))).collect();
+            writeln!(out, "{pad} = help: {}", list.join(" or "))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The summary and any "could not verify" error, for stderr.
+pub fn render_summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for (path, why) in &report.skipped {
+        if why != "binary" {
+            writeln!(out, "note: skipped {}: {why}", display_path(path))?;
+        }
+    }
+    for e in &report.errors {
+        writeln!(out, "note: {e}")?;
+    }
+    if let Some(why) = &report.unavailable {
+        writeln!(
+            out,
+            "error: could not verify {} reference{}: {}",
+            report.unverified,
+            plural(report.unverified),
+            present::unavailable_reason(why)
+        )?;
+    }
+    let problems = report.findings.len();
+    writeln!(
+        out,
+        "synergy-ls: {problems} problem{} in {} reference{} across {} file{}",
+        plural(problems),
+        report.references,
+        plural(report.references),
+        report.files,
+        plural(report.files)
+    )
+}
+
+pub fn render_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &report.findings)?;
+    writeln!(out)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A one-line progress counter on stderr, only when stderr is a terminal.
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress { total, done: 0.into(), enabled: std::io::stderr().is_terminal() && total > 20 }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self.enabled && (done % 10 == 0 || done == self.total) {
+            let _ = write!(std::io::stderr(), "\rresolving job names: {done}/{}", self.total);
+        }
+    }
+
+    fn finish(&self) {
+        if self.enabled {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Settings: one serde struct ([`Config`], camelCase, every field defaulted) and its layering.
+//!
+//! Layers, lowest first: defaults < `.synergy.toml` at the workspace root < environment
+//! (`SYNERGY_URL`, `SYNERGY_TOKEN`) < editor settings (`initializationOptions`, then
+//! `workspace/configuration` section `synergy`, also re-read on `didChangeConfiguration`).
+//! Each layer is validated on its own: a broken layer is reported and skipped, the others apply.
+//!
+//! The Personal Access Token is a [`Secret`]: its `Debug` is redacted and it is never
+//! serialized. It is accepted from the environment, `tokenCommand`, and `initializationOptions`
+//! only; a token found in a workspace file or workspace settings is dropped with a warning,
+//! because those files get committed.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The PAT. Deliberately has no `Display`, no `Serialize`, and a redacted `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    /// The token itself, for the one place that needs it: the `Authorization` header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Every setting synergy-ls reads. Documented field by field in the README ("Configuration").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    /// Base URL of the 12d Synergy server, e.g. `https://synergy.example.com`. Env `SYNERGY_URL`.
+    pub server_url: Option<String>,
+    /// The PAT. Env `SYNERGY_TOKEN` or `initializationOptions.token`; see the module docs.
+    pub token: Option<Secret>,
+    /// A shell command that prints the PAT (e.g. `pass show synergy`), run once when no token
+    /// is set otherwise.
+    pub token_command: Option<String>,
+    /// Link to a job in the web client; placeholders `{id}`, `{name}`, `{path}`.
+    pub web_url_template: Option<String>,
+    pub cache: CacheConfig,
+    pub diagnostics: DiagnosticsConfig,
+    /// Extra regexes with a named group `name` that also mark references.
+    pub reference_patterns: Vec<String>,
+    pub scan: ScanConfig,
+    /// Most requests in flight to the server at once.
+    pub max_concurrent_requests: usize,
+    /// Allow plain `http://` to a non-loopback host (the token then crosses the network in clear).
+    pub allow_insecure_http: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            server_url: None,
+            token: None,
+            token_command: None,
+            web_url_template: None,
+            cache: CacheConfig::default(),
+            diagnostics: DiagnosticsConfig::default(),
+            reference_patterns: Vec::new(),
+            scan: ScanConfig::default(),
+            max_concurrent_requests: 8,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CacheConfig {
+    /// How long a found or ambiguous answer is fresh.
+    pub ttl_seconds: u64,
+    /// How long "no such job" is believed.
+    pub negative_ttl_seconds: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> CacheConfig {
+        CacheConfig { ttl_seconds: 300, negative_ttl_seconds: 60 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DiagnosticsConfig {
+    pub severity: SeverityConfig,
+    /// Quiet time after the last edit before a document is re-checked.
+    pub debounce_ms: u64,
+}
+
+impl Default for DiagnosticsConfig {
+    fn default() -> DiagnosticsConfig {
+        DiagnosticsConfig { severity: SeverityConfig::default(), debounce_ms: 200 }
+    }
+}
+
+/// Severity per diagnostic code; `off` hides that code.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SeverityConfig {
+    pub unknown_job: Severity,
+    pub ambiguous_job: Severity,
+    pub case_mismatch: Severity,
+}
+
+impl Default for SeverityConfig {
+    fn default() -> SeverityConfig {
+        SeverityConfig {
+            unknown_job: Severity::Warning,
+            ambiguous_job: Severity::Information,
+            case_mismatch: Severity::Information,
+        }
+    }
+}
+
+impl SeverityConfig {
+    pub fn of(&self, code: crate::model::DiagnosticCode) -> Severity {
+        use crate::model::DiagnosticCode::*;
+        match code {
+            UnknownJob => self.unknown_job,
+            AmbiguousJob => self.ambiguous_job,
+            CaseMismatch => self.case_mismatch,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Off,
+    Hint,
+    #[serde(alias = "info")]
+    Information,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Off => "off",
+            Severity::Hint => "hint",
+            Severity::Information => "information",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ScanConfig {
+    /// Also report references inside Markdown code blocks and code spans.
+    pub include_code: bool,
+}
+
+/// The file read from the workspace root.
+pub const CONFIG_FILE: &str = ".synergy.toml";
+
+/// Where a layer of settings came from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    File,
+    Environment,
+    InitializationOptions,
+    EditorSettings,
+    /// Flags of the `check` command.
+    CommandLine,
+}
+
+impl Source {
+    fn describe(self) -> &'static str {
+        match self {
+            Source::File => CONFIG_FILE,
+            Source::Environment => "the environment",
+            Source::InitializationOptions => "initializationOptions",
+            Source::EditorSettings => "the editor settings (synergy.*)",
+            Source::CommandLine => "the command line",
+        }
+    }
+
+    /// Whether a token may come from here (see the module docs).
+    fn may_hold_token(self) -> bool {
+        matches!(self, Source::Environment | Source::InitializationOptions)
+    }
+}
+
+/// The settings layers, each a JSON object in [`Config`]'s shape.
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    pub layers: Vec<(Source, Value)>,
+}
+
+impl Layers {
+    /// Sets (replaces) one layer.
+    pub fn set(&mut self, source: Source, value: Value) {
+        self.layers.retain(|(s, _)| *s != source);
+        self.layers.push((source, value));
+        self.layers.sort_by_key(|(s, _)| *s as u8);
+    }
+
+    /// Merges the layers into a [`Config`]; what was wrong is returned as warnings, never
+    /// containing a token.
+    pub fn build(&self) -> (Config, Vec<String>) {
+        let mut warnings = Vec::new();
+        let mut merged = Value::Object(Map::new());
+        for (source, value) in &self.layers {
+            let mut value = match value {
+                Value::Object(_) => value.clone(),
+                Value::Null => continue,
+                _ => {
+                    warnings.push(format!("Settings from {} are not an object; ignored.", source.describe()));
+                    continue;
+                }
+            };
+            if !source.may_hold_token() {
+                if let Some(obj) = value.as_object_mut() {
+                    if obj.remove("token").is_some() {
+                        warnings.push(format!(
+                            "A token in {} was ignored: workspace files get committed. Set SYNERGY_TOKEN in the \
+                             environment, use tokenCommand, or your editor's secret store.",
+                            source.describe()
+                        ));
+                    }
+                }
+            }
+            if let Err(e) = Config::deserialize(&value) {
+                warnings.push(format!("Settings from {} ignored: {}", source.describe(), scrub(&e.to_string())));
+                continue;
+            }
+            merge(&mut merged, value);
+        }
+        let config = Config::deserialize(&merged).unwrap_or_else(|e| {
+            warnings.push(format!("Settings ignored: {}", scrub(&e.to_string())));
+            Config::default()
+        });
+        (config, warnings)
+    }
+}
+
+/// A serde error quotes the offending value; for a token that would be the secret itself.
+fn scrub(message: &str) -> String {
+    match message.find('"') {
+        Some(_) if message.contains("token") => "the token setting is not a string".into(),
+        _ => message.to_string(),
+    }
+}
+
+/// Deep merge: objects merge key by key, anything else replaces.
+fn merge(base: &mut Value, top: Value) {
+    match (base, top) {
+        (Value::Object(b), Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(slot) if v.is_object() => merge(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// The environment layer: `SYNERGY_URL` and `SYNERGY_TOKEN`.
+pub fn env_layer(get: impl Fn(&str) -> Option<String>) -> Value {
+    let mut obj = Map::new();
+    if let Some(url) = get("SYNERGY_URL").filter(|s| !s.trim().is_empty()) {
+        obj.insert("serverUrl".into(), Value::String(url.trim().to_string()));
+    }
+    if let Some(token) = get("SYNERGY_TOKEN").filter(|s| !s.trim().is_empty()) {
+        obj.insert("token".into(), Value::String(token.trim().to_string()));
+    }
+    Value::Object(obj)
+}
+
+/// Reads `.synergy.toml` in `root` as a layer. `Ok(None)` when there is none.
+pub fn file_layer(root: &std::path::Path) -> Result<Option<Value>, String> {
+    let path = root.join(CONFIG_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("Could not read {}: {e}", path.display())),
+    };
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("{} is not valid TOML: {}", path.display(), e.message()))?;
+    serde_json::to_value(table).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Runs `tokenCommand` and returns its trimmed output. The error never contains the output.
+pub async fn run_token_command(command: &str) -> Result<Secret, String> {
+    let mut cmd = if cfg!(windows) {
+        let mut c = tokio::process::Command::new("cmd");
+        c.arg("/C").arg(command);
+        c
+    } else {
+        let mut c = tokio::process::Command::new("sh");
+        c.arg("-c").arg(command);
+        c
+    };
+    cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), cmd.output())
+        .await
+        .map_err(|_| format!("tokenCommand `{command}` did not finish within 30 s"))?
+        .map_err(|e| format!("tokenCommand `{command}` could not start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("tokenCommand `{command}` failed ({})", out.status));
+    }
+    let token = String::from_utf8(out.stdout).map_err(|_| format!("tokenCommand `{command}` printed non-UTF-8"))?;
+    let token = token.lines().next().unwrap_or("").trim().to_string();
+    if token.is_empty() {
+        return Err(format!("tokenCommand `{command}` printed nothing"));
+    }
+    Ok(Secret(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn layers_merge_in_order_and_bad_layers_are_skipped() {
+        let mut layers = Layers::default();
+        layers.set(
+            Source::EditorSettings,
+            json!({"cache": {"ttlSeconds": 10}, "diagnostics": {"severity": {"unknownJob": "error"}}}),
+        );
+        layers.set(
+            Source::File,
+            json!({"serverUrl": "https://file", "cache": {"negativeTtlSeconds": 5}, "token": "tok-FILE-91c2"}),
+        );
+        layers.set(Source::Environment, json!({"serverUrl": "https://env", "token": "tok-ENV-7f3a"}));
+        layers.set(Source::InitializationOptions, json!({"maxConcurrentRequests": "many"}));
+        let (config, warnings) = layers.build();
+        assert_eq!(config.server_url.as_deref(), Some("https://env"));
+        assert_eq!(config.cache, CacheConfig { ttl_seconds: 10, negative_ttl_seconds: 5 });
+        assert_eq!(config.diagnostics.severity.unknown_job, Severity::Error);
+        assert_eq!(config.diagnostics.severity.ambiguous_job, Severity::Information);
+        assert_eq!(config.max_concurrent_requests, 8);
+        assert_eq!(config.token.as_ref().map(Secret::expose), Some("tok-ENV-7f3a"));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains(".synergy.toml") && warnings[0].contains("token"));
+        assert!(warnings[1].contains("initializationOptions"));
+        let all = format!("{warnings:?}{config:?}");
+        assert!(!all.contains("tok-"), "token leaked: {all}");
+    }
+
+    #[test]
+    fn a_token_of_the_wrong_type_is_not_quoted_back() {
+        let mut layers = Layers::default();
+        layers.set(Source::InitializationOptions, json!({"token": ["hunter2-secret"]}));
+        let (_, warnings) = layers.build();
+        assert_eq!(warnings.len(), 1);
+        assert!(!warnings[0].contains("hunter2"), "{warnings:?}");
+    }
+
+    #[test]
+    fn env_and_file_layers() {
+        let env = env_layer(|k| match k {
+            "SYNERGY_URL" => Some(" http://127.0.0.1:1 ".into()),
+            "SYNERGY_TOKEN" => Some("".into()),
+            _ => None,
+        });
+        assert_eq!(env, json!({"serverUrl": "http://127.0.0.1:1"}));
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(file_layer(dir.path()), Ok(None));
+        std::fs::write(dir.path().join(CONFIG_FILE), "serverUrl = \"https://x\"\n[scan]\nincludeCode = true\n")
+            .unwrap();
+        assert_eq!(
+            file_layer(dir.path()).unwrap(),
+            Some(json!({"serverUrl": "https://x", "scan": {"includeCode": true}}))
+        );
+        std::fs::write(dir.path().join(CONFIG_FILE), "serverUrl = ").unwrap();
+        assert!(file_layer(dir.path()).unwrap_err().contains("not valid TOML"));
+    }
+
+    #[tokio::test]
+    async fn token_command() {
+        assert_eq!(run_token_command("echo ' tok '").await.unwrap().expose(), "tok");
+        let err = run_token_command("echo abc$((40+2)); exit 3").await.unwrap_err();
+        assert!(err.contains("failed") && !err.contains("abc42"), "{err}");
+        assert!(run_token_command("true").await.unwrap_err().contains("printed nothing"));
+    }
+}

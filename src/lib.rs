@@ -1,0 +1,38 @@
+//! synergy-ls: live references to 12d Synergy jobs in text files.
+//!
+//! Code map (ARCHITECTURE.md has the long form):
+//!
+//! - [`model`]: the vocabulary (`JobRef`, `Job`, `Resolution`, `Health`). Everything depends on it.
+//! - [`scan`]: text -> references. Pure: no IO, no async, no LSP types.
+//! - [`line_index`]: byte offsets <-> line/column in UTF-8/16/32. The only code that knows encodings.
+//! - [`html`]: HTML descriptions -> plain text.
+//! - [`config`]: the one settings struct and its layers; the token as a redacted `Secret`.
+//! - [`api`]: the HTTP client and wire JSON. The only module that sees HTTP.
+//! - [`resolve`]: name -> `Resolution`, with the cache, single-flight and the politeness gate.
+//! - [`present`]: words and Markdown for people (hover cards, messages).
+//! - [`lsp`]: the language server. The only module that sees LSP types.
+//! - [`check`]: the CI command. [`demo`]: the one-command demo. [`simulator`]: the local API.
+//!
+//! Invariants:
+//!
+//! - Layering: `lsp`, `check` -> `resolve` -> `api`; everything -> `model`; `scan` and
+//!   `line_index` depend on nothing of ours.
+//! - A failure to reach the server is `Resolution::Unavailable`, never "unknown", and is never
+//!   cached.
+//! - The token is a `config::Secret`: redacted `Debug`, no `Display`, no `Serialize`; it is only
+//!   read to build the `Authorization` header.
+//! - Stdout belongs to the LSP protocol in `serve`: nothing prints; logs go to stderr.
+//! - No lock is held across an `.await`.
+
+pub mod api;
+pub mod check;
+pub mod config;
+pub mod demo;
+pub mod html;
+pub mod line_index;
+pub mod lsp;
+pub mod model;
+pub mod present;
+pub mod resolve;
+pub mod scan;
+pub mod simulator;

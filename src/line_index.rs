@@ -1,0 +1,179 @@
+//! Byte offsets <-> (line, column) in UTF-8, UTF-16 or UTF-32 code units.
+//!
+//! This is the only code in synergy-ls that knows about position encodings. The LSP layer
+//! negotiates an [`Encoding`] and converts every position through here; `check` uses
+//! [`Encoding::Utf32`] to report columns counted in characters.
+//!
+//! Out-of-range positions are clamped as the LSP specification asks: a column past the end of a
+//! line means the end of that line, a line past the end means the end of the text.
+
+/// A code unit in which columns are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+    /// Unicode scalar values, i.e. characters.
+    Utf32,
+}
+
+/// A zero-based line and column, the column counted in the chosen [`Encoding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// The start offset of each line of a text. Lines end at `\n`; a `\r` before it belongs to the
+/// line terminator, not to the line's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = Vec::with_capacity(text.len() / 40 + 1);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { starts, len: text.len() }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The byte range of line `line` without its terminator.
+    pub fn line_range(&self, text: &str, line: usize) -> std::ops::Range<usize> {
+        let start = self.starts[line.min(self.starts.len() - 1)];
+        let mut end = self.starts.get(line + 1).map_or(self.len, |&s| s - 1);
+        if end > start && text.as_bytes()[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end
+    }
+
+    /// The line containing byte `offset` (an offset past the end is on the last line).
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// The position of byte `offset`. An offset inside a character is moved to its start.
+    pub fn position(&self, text: &str, offset: usize, enc: Encoding) -> LineCol {
+        let offset = floor_char_boundary(text, offset.min(self.len));
+        let line = self.line_of(offset);
+        let start = self.starts[line];
+        LineCol { line: line as u32, col: width(&text[start..offset], enc) as u32 }
+    }
+
+    /// The byte offset of a position, clamped to the text (see the module docs).
+    pub fn offset(&self, text: &str, pos: LineCol, enc: Encoding) -> usize {
+        let line = pos.line as usize;
+        if line >= self.starts.len() {
+            return self.len;
+        }
+        let range = self.line_range(text, line);
+        let line_text = &text[range.clone()];
+        range.start + byte_of_col(line_text, pos.col as usize, enc)
+    }
+}
+
+/// How many code units `s` takes in `enc`.
+pub fn width(s: &str, enc: Encoding) -> usize {
+    match enc {
+        Encoding::Utf8 => s.len(),
+        // Fast path: ASCII text has one unit per byte in every encoding.
+        _ if s.is_ascii() => s.len(),
+        Encoding::Utf16 => s.chars().map(char::len_utf16).sum(),
+        Encoding::Utf32 => s.chars().count(),
+    }
+}
+
+/// The byte offset in `line` of column `col`; a column inside a character (a lone UTF-16
+/// surrogate half, a byte inside a UTF-8 sequence) rounds down to the character's start.
+fn byte_of_col(line: &str, col: usize, enc: Encoding) -> usize {
+    if line.is_ascii() || enc == Encoding::Utf8 {
+        return floor_char_boundary(line, col.min(line.len()));
+    }
+    let mut units = 0;
+    for (i, c) in line.char_indices() {
+        let w = match enc {
+            Encoding::Utf16 => c.len_utf16(),
+            _ => 1,
+        };
+        if units + w > col {
+            return i;
+        }
+        units += w;
+    }
+    line.len()
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte offset that starts a character survives offset -> position -> offset in every
+    /// encoding, and the columns are the expected ones.
+    fn check(text: &str, offset: usize, enc: Encoding, expect: (u32, u32)) {
+        let index = LineIndex::new(text);
+        let pos = index.position(text, offset, enc);
+        assert_eq!((pos.line, pos.col), expect, "position of {offset} in {enc:?}");
+        assert_eq!(index.offset(text, pos, enc), offset, "round trip in {enc:?}");
+    }
+
+    #[test]
+    fn emoji_before_a_reference() {
+        // 😀 is 4 bytes in UTF-8, 2 units in UTF-16 and 1 character.
+        let text = "a😀 job:X\n";
+        let at = text.find("job:").unwrap();
+        check(text, at, Encoding::Utf8, (0, 6));
+        check(text, at, Encoding::Utf16, (0, 4));
+        check(text, at, Encoding::Utf32, (0, 3));
+    }
+
+    #[test]
+    fn second_line_with_crlf_and_non_bmp() {
+        let text = "x\r\n𝄞é job:Y";
+        let at = text.find("job:").unwrap();
+        check(text, at, Encoding::Utf16, (1, 4));
+        check(text, at, Encoding::Utf32, (1, 3));
+        check(text, at, Encoding::Utf8, (1, 7));
+    }
+
+    #[test]
+    fn round_trips_every_char_boundary() {
+        let text = "é😀\n\nab𝄞c\r\nß";
+        let index = LineIndex::new(text);
+        for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+            for (i, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                // The `\n` of a CRLF has no column of its own: the line ends at the `\r`.
+                if text[..i].ends_with('\r') {
+                    continue;
+                }
+                let pos = index.position(text, i, enc);
+                assert_eq!(index.offset(text, pos, enc), i, "offset {i} in {enc:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn clamps_out_of_range_positions() {
+        let text = "ab\ncd";
+        let index = LineIndex::new(text);
+        assert_eq!(index.offset(text, LineCol { line: 0, col: 99 }, Encoding::Utf16), 2);
+        assert_eq!(index.offset(text, LineCol { line: 7, col: 0 }, Encoding::Utf16), 5);
+        // Half a surrogate pair rounds down to the start of the character.
+        let text = "😀x";
+        let index = LineIndex::new(text);
+        assert_eq!(index.offset(text, LineCol { line: 0, col: 1 }, Encoding::Utf16), 0);
+        assert_eq!(index.position(text, 2, Encoding::Utf16), LineCol { line: 0, col: 0 });
+    }
+}

@@ -1,0 +1,120 @@
+//! Open documents: text, version, language, and the last scan of their references.
+//!
+//! Edits are applied synchronously, before any `.await`, so they apply in arrival order even
+//! though tower-lsp-server runs handlers concurrently. A scan remembers the version it was made
+//! for; anything computed from an older version is dropped.
+
+use std::sync::Arc;
+
+use crate::line_index::{Encoding, LineCol, LineIndex};
+use crate::model::JobRef;
+use crate::scan::{DocKind, Scanner};
+
+/// An edit in LSP terms: a range (or the whole text) and its replacement.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub range: Option<(LineCol, LineCol)>,
+    pub text: String,
+}
+
+#[derive(Debug)]
+pub struct Document {
+    pub text: String,
+    pub version: i32,
+    pub kind: DocKind,
+    pub index: LineIndex,
+    /// The references at `scan.version`; rebuilt lazily after edits.
+    scan: Option<Arc<Scan>>,
+    /// Bumped on every edit; a debounced check runs only if it is still current.
+    pub generation: u64,
+}
+
+/// The references of one version of a document.
+#[derive(Debug)]
+pub struct Scan {
+    pub version: i32,
+    pub refs: Vec<JobRef>,
+}
+
+impl Document {
+    pub fn new(text: String, version: i32, kind: DocKind) -> Document {
+        let index = LineIndex::new(&text);
+        Document { text, version, kind, index, scan: None, generation: 0 }
+    }
+
+    /// Applies edits in order. Ranges are clamped to the text, and a range whose end comes
+    /// before its start is treated as empty at its start, so a confused client cannot panic us.
+    pub fn apply(&mut self, version: i32, edits: Vec<Edit>, enc: Encoding) {
+        for edit in edits {
+            match edit.range {
+                None => self.text = edit.text,
+                Some((start, end)) => {
+                    let a = self.index.offset(&self.text, start, enc);
+                    let b = self.index.offset(&self.text, end, enc).max(a);
+                    self.text.replace_range(a..b, &edit.text);
+                }
+            }
+            self.index = LineIndex::new(&self.text);
+        }
+        self.version = version;
+        self.scan = None;
+        self.generation += 1;
+    }
+
+    /// The references of the current version, scanning if needed.
+    pub fn scan(&mut self, scanner: &Scanner) -> Arc<Scan> {
+        match &self.scan {
+            Some(s) if s.version == self.version => s.clone(),
+            _ => {
+                let scan = Arc::new(Scan { version: self.version, refs: scanner.scan(&self.text, self.kind) });
+                self.scan = Some(scan.clone());
+                scan
+            }
+        }
+    }
+
+    /// Forgets the scan (the scanner settings changed).
+    pub fn invalidate_scan(&mut self) {
+        self.scan = None;
+    }
+
+    pub fn position(&self, offset: usize, enc: Encoding) -> LineCol {
+        self.index.position(&self.text, offset, enc)
+    }
+
+    pub fn offset(&self, pos: LineCol, enc: Encoding) -> usize {
+        self.index.offset(&self.text, pos, enc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lc(line: u32, col: u32) -> LineCol {
+        LineCol { line, col }
+    }
+
+    #[test]
+    fn incremental_edits_in_utf16() {
+        let mut doc = Document::new("😀 job:Ab\nx".into(), 1, DocKind::Plain);
+        // Insert "c" after "Ab": column 9 in UTF-16 (the emoji is two units).
+        doc.apply(2, vec![Edit { range: Some((lc(0, 9), lc(0, 9))), text: "c".into() }], Encoding::Utf16);
+        assert_eq!(doc.text, "😀 job:Abc\nx");
+        // Replace across the line break, then a reversed range, then past the end.
+        doc.apply(
+            3,
+            vec![
+                Edit { range: Some((lc(0, 10), lc(1, 1))), text: "!".into() },
+                Edit { range: Some((lc(0, 3), lc(0, 2))), text: "[".into() },
+                Edit { range: Some((lc(9, 0), lc(9, 5))), text: "$".into() },
+            ],
+            Encoding::Utf16,
+        );
+        assert_eq!(doc.text, "😀 [job:Abc!$");
+        assert_eq!(doc.version, 3);
+        let scan = doc.scan(&Scanner::default());
+        assert_eq!(scan.refs[0].name, "Abc");
+        assert_eq!(doc.position(scan.refs[0].range.start, Encoding::Utf16), lc(0, 4));
+    }
+}

@@ -1,0 +1,74 @@
+//! LSP types in: positions, edits, capabilities, settings payloads.
+
+use serde_json::Value;
+use tower_lsp_server::ls_types::{ClientCapabilities, Position, PositionEncodingKind, TextDocumentContentChangeEvent};
+
+use super::documents::Edit;
+use crate::line_index::{Encoding, LineCol};
+
+pub fn line_col(p: Position) -> LineCol {
+    LineCol { line: p.line, col: p.character }
+}
+
+pub fn edit(change: TextDocumentContentChangeEvent) -> Edit {
+    Edit { range: change.range.map(|r| (line_col(r.start), line_col(r.end))), text: change.text }
+}
+
+/// UTF-16 unless the client offers only UTF-8 and/or UTF-32 (then UTF-8 is preferred: it is
+/// free to convert).
+pub fn encoding(caps: &ClientCapabilities) -> Encoding {
+    let offered = caps.general.as_ref().and_then(|g| g.position_encodings.as_ref());
+    match offered {
+        Some(list) if !list.is_empty() && !list.contains(&PositionEncodingKind::UTF16) => {
+            if list.contains(&PositionEncodingKind::UTF8) {
+                Encoding::Utf8
+            } else if list.contains(&PositionEncodingKind::UTF32) {
+                Encoding::Utf32
+            } else {
+                Encoding::Utf16
+            }
+        }
+        _ => Encoding::Utf16,
+    }
+}
+
+/// A settings payload as a `Config`-shaped object: accepts `{"synergy": {…}}` or `{…}` itself.
+pub fn settings(value: Option<Value>) -> Option<Value> {
+    match value? {
+        Value::Object(mut obj) => match obj.remove("synergy") {
+            Some(inner @ Value::Object(_)) => Some(inner),
+            Some(_) | None if obj.is_empty() => None,
+            _ => Some(Value::Object(obj)),
+        },
+        Value::Null => None,
+        other => Some(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tower_lsp_server::ls_types::GeneralClientCapabilities;
+
+    #[test]
+    fn negotiates_encoding() {
+        let caps = |list: Option<Vec<PositionEncodingKind>>| ClientCapabilities {
+            general: Some(GeneralClientCapabilities { position_encodings: list, ..Default::default() }),
+            ..Default::default()
+        };
+        use PositionEncodingKind as K;
+        assert_eq!(encoding(&caps(None)), Encoding::Utf16);
+        assert_eq!(encoding(&caps(Some(vec![K::UTF8, K::UTF16]))), Encoding::Utf16);
+        assert_eq!(encoding(&caps(Some(vec![K::UTF32, K::UTF8]))), Encoding::Utf8);
+        assert_eq!(encoding(&caps(Some(vec![K::UTF32]))), Encoding::Utf32);
+    }
+
+    #[test]
+    fn settings_shapes() {
+        assert_eq!(settings(Some(json!({"synergy": {"a": 1}}))), Some(json!({"a": 1})));
+        assert_eq!(settings(Some(json!({"a": 1}))), Some(json!({"a": 1})));
+        assert_eq!(settings(Some(json!({}))), None);
+        assert_eq!(settings(Some(Value::Null)), None);
+    }
+}

@@ -1,0 +1,126 @@
+//! Request handlers: convert in, call the domain, convert out. Each takes the state and the
+//! request's parameters and never holds a document lock across an `.await`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_lsp_server::ls_types::{
+    CodeActionParams, CodeActionResponse, CompletionList, CompletionParams, CompletionResponse, DocumentLink,
+    DocumentLinkParams, Hover, HoverParams, NumberOrString, Range, Uri,
+};
+
+use super::from_proto;
+use super::state::State;
+use super::to_proto::{self, CompletionTarget};
+use crate::model::{JobRef, Resolution, is_path};
+use crate::present;
+use crate::resolve::Resolved;
+
+/// How long a hover waits for the server before saying it is still looking.
+const HOVER_WAIT: Duration = Duration::from_secs(3);
+/// Completion items returned at most (the list is marked incomplete beyond).
+const COMPLETION_LIMIT: usize = 50;
+
+/// The references overlapping a byte range of a document, with their LSP ranges.
+fn refs_in(state: &State, uri: &Uri, lsp: Range, touching: bool) -> Option<Vec<(JobRef, Range)>> {
+    let (scan, _) = state.scan(uri)?;
+    let enc = state.caps().encoding;
+    let doc = state.docs.get(uri)?;
+    let a = doc.offset(from_proto::line_col(lsp.start), enc);
+    let b = doc.offset(from_proto::line_col(lsp.end), enc);
+    let hit = |r: &JobRef| {
+        if touching { r.range.start <= b && a <= r.range.end } else { r.range.start < b.max(a + 1) && a < r.range.end }
+    };
+    Some(scan.refs.iter().filter(|r| hit(r)).map(|r| (r.clone(), to_proto::range(&doc, &r.range, enc))).collect())
+}
+
+pub async fn hover(state: &Arc<State>, params: HoverParams) -> Option<Hover> {
+    let p = params.text_document_position_params;
+    let at = Range { start: p.position, end: p.position };
+    let (r, range) = refs_in(state, &p.text_document.uri, at, true)?.into_iter().next()?;
+    let resolved = match tokio::time::timeout(HOVER_WAIT, state.resolver.resolve(&r.name)).await {
+        Ok(resolved) => resolved,
+        Err(_) => {
+            let text = format!("### `{}`\n\nStill waiting for the 12d Synergy server…", r.name.replace('`', "'"));
+            return Some(to_proto::hover(text, state.caps().markdown_hover, range));
+        }
+    };
+    let config = state.config();
+    let markdown = present::hover(&r.name, &resolved, config.web_url_template.as_deref());
+    Some(to_proto::hover(markdown, state.caps().markdown_hover, range))
+}
+
+pub async fn completion(state: &Arc<State>, params: CompletionParams) -> Option<CompletionResponse> {
+    let p = params.text_document_position;
+    let enc = state.caps().encoding;
+    let (typed, range, quoted) = {
+        let doc = state.docs.get(&p.text_document.uri)?;
+        let cursor = doc.offset(from_proto::line_col(p.position), enc);
+        let line = doc.index.line_of(cursor);
+        let line_start = doc.index.line_range(&doc.text, line).start;
+        let ctx = crate::scan::completion_context(&doc.text[line_start..cursor])?;
+        let start = line_start + ctx.start;
+        // Replace a closing quote the editor inserted already, so the result is not `""`.
+        let end = if ctx.quoted && doc.text[cursor..].starts_with('"') { cursor + 1 } else { cursor };
+        (ctx.typed.to_string(), to_proto::range(&doc, &(start..end), enc), ctx.quoted)
+    };
+    let found = state.resolver.complete(&typed, COMPLETION_LIMIT).await;
+    let target = CompletionTarget {
+        range,
+        quoted,
+        path: is_path(&typed),
+        web_url_template: state.config().web_url_template.clone(),
+    };
+    Some(CompletionResponse::List(CompletionList {
+        is_incomplete: found.incomplete,
+        items: to_proto::completion_items(&found.jobs, &target),
+    }))
+}
+
+/// The verdict for a quick fix or link: the cache if it knows, else a (bounded) lookup.
+async fn verdict(state: &Arc<State>, name: &str) -> Option<Resolved> {
+    match state.resolver.resolve_cached(name) {
+        Some(r) => Some(r),
+        None => tokio::time::timeout(HOVER_WAIT, state.resolver.resolve(name)).await.ok(),
+    }
+}
+
+pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option<CodeActionResponse> {
+    let uri = params.text_document.uri;
+    let refs = refs_in(state, &uri, params.range, true)?;
+    let enc = state.caps().encoding;
+    let mut actions = Vec::new();
+    for (r, range) in refs {
+        let Some(resolved) = verdict(state, &r.name).await else { continue };
+        let code = resolved.resolution.code().map(|c| NumberOrString::String(c.as_str().into()));
+        let diagnostic = params.context.diagnostics.iter().find(|d| d.range == range && d.code == code).cloned();
+        let doc = state.docs.get(&uri)?;
+        for fix in to_proto::fixes(&r, &resolved.resolution) {
+            actions.push(to_proto::code_action(&uri, &doc, &r, fix, diagnostic.clone(), enc));
+        }
+    }
+    Some(actions)
+}
+
+pub async fn document_links(state: &Arc<State>, params: DocumentLinkParams) -> Option<Vec<DocumentLink>> {
+    let config = state.config();
+    let template = config.web_url_template.as_deref().filter(|t| !t.trim().is_empty())?;
+    let uri = params.text_document.uri;
+    let (scan, _) = state.scan(&uri)?;
+    let enc = state.caps().encoding;
+    let mut links = Vec::new();
+    for r in &scan.refs {
+        let Some(Resolved { resolution: Resolution::Found(job), .. }) = state.resolver.resolve_cached(&r.name) else {
+            continue;
+        };
+        let Some(target) = present::web_url(template, &job).and_then(|u| u.parse().ok()) else { continue };
+        let doc = state.docs.get(&uri)?;
+        links.push(DocumentLink {
+            range: to_proto::range(&doc, &r.range, enc),
+            target: Some(target),
+            tooltip: Some(format!("Open {} in 12d Synergy", job.path)),
+            data: None,
+        });
+    }
+    Some(links)
+}

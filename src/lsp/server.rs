@@ -1,0 +1,197 @@
+//! The `LanguageServer` implementation: capabilities and thin handlers. Notifications that
+//! change documents apply their edit before any `.await`, which keeps edits in arrival order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::documents::Document;
+use super::state::{Caps, State};
+use super::{from_proto, handlers, to_proto};
+use crate::config::{Source, env_layer, file_layer};
+use crate::scan::DocKind;
+
+/// The command that drops the cache and re-checks open documents.
+pub const REFRESH_COMMAND: &str = "synergy.refresh";
+
+pub struct Server {
+    state: Arc<State>,
+}
+
+impl Server {
+    pub fn new(client: Client) -> Server {
+        Server { state: State::new(client) }
+    }
+
+    /// Pulls `workspace/configuration` (section `synergy`) when the client supports it.
+    async fn pull_settings(&self) {
+        if !self.state.caps().pull_configuration {
+            return;
+        }
+        let item = ConfigurationItem { scope_uri: None, section: Some("synergy".into()) };
+        match self.state.client.configuration(vec![item]).await {
+            Ok(mut values) if !values.is_empty() => {
+                if let Some(v) = from_proto::settings(Some(values.remove(0))) {
+                    self.state.set_layer(Source::EditorSettings, v);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("workspace/configuration failed: {e}"),
+        }
+    }
+
+    async fn reload_and_recheck(&self) {
+        let warnings = self.state.reload().await;
+        self.state.warn(warnings).await;
+        self.state.revalidate_all();
+    }
+}
+
+fn workspace_root(params: &InitializeParams) -> Option<std::path::PathBuf> {
+    let folder = params.workspace_folders.as_ref().and_then(|f| f.first()).map(|f| f.uri.clone());
+    #[allow(deprecated)]
+    let uri = folder.or_else(|| params.root_uri.clone())?;
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+impl LanguageServer for Server {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let caps = &params.capabilities;
+        let markdown_hover = caps
+            .text_document
+            .as_ref()
+            .and_then(|t| t.hover.as_ref())
+            .and_then(|h| h.content_format.as_ref())
+            .is_none_or(|f| f.contains(&MarkupKind::Markdown));
+        let pull_configuration = caps.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false);
+        let encoding = from_proto::encoding(caps);
+        let _ = self.state.caps.set(Caps { encoding, markdown_hover, pull_configuration });
+
+        let mut warnings = Vec::new();
+        if let Some(root) = workspace_root(&params) {
+            match file_layer(&root) {
+                Ok(Some(v)) => self.state.set_layer(Source::File, v),
+                Ok(None) => {}
+                Err(e) => warnings.push(e),
+            }
+            *self.state.root.write().unwrap_or_else(|e| e.into_inner()) = Some(root);
+        }
+        self.state.set_layer(Source::Environment, env_layer(|k| std::env::var(k).ok()));
+        if let Some(v) = from_proto::settings(params.initialization_options) {
+            self.state.set_layer(Source::InitializationOptions, v);
+        }
+        warnings.extend(self.state.reload().await);
+        // Shown once the client is ready for messages (after `initialized`).
+        self.state.warn(warnings).await;
+
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(to_proto::encoding_kind(encoding)),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..Default::default()
+                })),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![":".into(), "\"".into()]),
+                    ..Default::default()
+                }),
+                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                    ..Default::default()
+                })),
+                document_link_provider: Some(DocumentLinkOptions {
+                    resolve_provider: Some(false),
+                    work_done_progress_options: Default::default(),
+                }),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![REFRESH_COMMAND.into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "synergy-ls".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.state.spawn_health_watcher();
+        if self.state.caps().pull_configuration {
+            self.pull_settings().await;
+            self.reload_and_recheck().await;
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let kind = DocKind::from_language_id(&doc.language_id);
+        self.state.docs.insert(doc.uri.clone(), Document::new(doc.text, doc.version, kind));
+        self.state.schedule(doc.uri, Duration::ZERO);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        {
+            let Some(mut doc) = self.state.docs.get_mut(&uri) else {
+                tracing::warn!(uri = uri.as_str(), "didChange for a document that is not open; ignored");
+                return;
+            };
+            let edits = params.content_changes.into_iter().map(from_proto::edit).collect();
+            doc.apply(params.text_document.version, edits, self.state.caps().encoding);
+        }
+        let debounce = Duration::from_millis(self.state.config().diagnostics.debounce_ms);
+        self.state.schedule(uri, debounce);
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        self.state.docs.remove(&uri);
+        self.state.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        match from_proto::settings(Some(params.settings)) {
+            Some(v) => self.state.set_layer(Source::EditorSettings, v),
+            None => self.pull_settings().await,
+        }
+        self.reload_and_recheck().await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        Ok(handlers::hover(&self.state, params).await)
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        Ok(handlers::completion(&self.state, params).await)
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        Ok(handlers::code_action(&self.state, params).await)
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        Ok(handlers::document_links(&self.state, params).await)
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        if params.command != REFRESH_COMMAND {
+            return Err(Error::invalid_params(format!("unknown command {}", params.command)));
+        }
+        self.state.resolver.clear();
+        self.state.revalidate_all();
+        Ok(None)
+    }
+}

@@ -1,0 +1,279 @@
+//! The language server's shared state and its domain-level operations: applying settings,
+//! checking documents (debounced, version-checked) and telling the user about health changes.
+//! Handlers in `server.rs` call into this; nothing here parses LSP requests.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use futures::StreamExt;
+use serde_json::Value;
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::{MessageType, Uri};
+
+use super::documents::{Document, Scan};
+use super::to_proto;
+use crate::api::{Client as ApiClient, ClientSettings};
+use crate::config::{Config, Layers, Secret, Source};
+use crate::line_index::Encoding;
+use crate::model::{Health, Unavailable};
+use crate::present;
+use crate::resolve::{Resolved, Resolver, Settings};
+use crate::scan::Scanner;
+
+/// How often open documents are re-checked while the server is failing (the circuit breaker
+/// keeps this from sending requests until its cooldown ends).
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// Lookups started for one document check at once (the host gate bounds real requests).
+const LOOKUP_FANOUT: usize = 64;
+
+/// What the client said it can do, fixed at `initialize`.
+#[derive(Debug, Clone)]
+pub struct Caps {
+    pub encoding: Encoding,
+    pub markdown_hover: bool,
+    pub pull_configuration: bool,
+}
+
+pub struct State {
+    pub client: Client,
+    pub docs: DashMap<Uri, Document>,
+    pub resolver: Arc<Resolver>,
+    pub caps: OnceLock<Caps>,
+    config: RwLock<Arc<Config>>,
+    layers: Mutex<Layers>,
+    scanner: RwLock<Arc<Scanner>>,
+    client_settings: Mutex<Option<(ClientSettings, Settings)>>,
+    pub root: RwLock<Option<PathBuf>>,
+    /// The token from `tokenCommand`, with the command that produced it.
+    command_token: Mutex<Option<(String, Secret)>>,
+    /// Warnings already shown, so a repeated settings change does not repeat them.
+    warned: Mutex<HashSet<String>>,
+}
+
+impl State {
+    pub fn new(client: Client) -> Arc<State> {
+        let config = Config::default();
+        let resolver = Resolver::new(
+            ApiClient::new(&client_settings(&config, None)),
+            Settings::from_config(&config),
+            Arc::new(crate::resolve::clock::SystemClock),
+        );
+        Arc::new(State {
+            client,
+            docs: DashMap::new(),
+            resolver,
+            caps: OnceLock::new(),
+            config: RwLock::new(Arc::new(config)),
+            layers: Mutex::new(Layers::default()),
+            scanner: RwLock::new(Arc::new(Scanner::default())),
+            client_settings: Mutex::new(None),
+            root: RwLock::new(None),
+            command_token: Mutex::new(None),
+            warned: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn caps(&self) -> Caps {
+        self.caps.get().cloned().unwrap_or(Caps {
+            encoding: Encoding::Utf16,
+            markdown_hover: true,
+            pull_configuration: false,
+        })
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn scanner(&self) -> Arc<Scanner> {
+        self.scanner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_layer(&self, source: Source, value: Value) {
+        self.layers.lock().unwrap_or_else(|e| e.into_inner()).set(source, value);
+    }
+
+    /// Rebuilds the configuration from its layers and applies it. Runs `tokenCommand` when it
+    /// is the only source of a token (once per distinct command). Returns what to warn about.
+    pub async fn reload(&self) -> Vec<String> {
+        let (mut config, mut warnings) = self.layers.lock().unwrap_or_else(|e| e.into_inner()).build();
+        if config.token.is_none() {
+            if let Some(cmd) = config.token_command.clone().filter(|c| !c.trim().is_empty()) {
+                let cached = self.command_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                match cached {
+                    Some((c, token)) if c == cmd => config.token = Some(token),
+                    _ => match crate::config::run_token_command(&cmd).await {
+                        Ok(token) => {
+                            *self.command_token.lock().unwrap_or_else(|e| e.into_inner()) = Some((cmd, token.clone()));
+                            config.token = Some(token);
+                        }
+                        Err(e) => warnings.push(e),
+                    },
+                }
+            }
+        }
+        let (scanner, pattern_errors) = Scanner::new(config.scan.include_code, &config.reference_patterns);
+        warnings.extend(
+            pattern_errors
+                .into_iter()
+                .map(|e| format!("referencePatterns: `{}` is not used: {}", e.pattern, e.message)),
+        );
+        let wanted = (client_settings(&config, None), Settings::from_config(&config));
+        {
+            let mut current = self.client_settings.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = current.as_ref().is_none_or(|(c, s)| {
+                c.server_url != wanted.0.server_url
+                    || c.token != wanted.0.token
+                    || c.allow_insecure_http != wanted.0.allow_insecure_http
+                    || *s != wanted.1
+            });
+            if changed {
+                self.resolver.reconfigure(ApiClient::new(&wanted.0), wanted.1.clone());
+                *current = Some(wanted);
+            }
+        }
+        *self.scanner.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(scanner);
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        for mut doc in self.docs.iter_mut() {
+            doc.invalidate_scan();
+        }
+        warnings
+    }
+
+    /// Shows each warning once per session.
+    pub async fn warn(&self, warnings: Vec<String>) {
+        for w in warnings {
+            tracing::warn!("{w}");
+            if self.warned.lock().unwrap_or_else(|e| e.into_inner()).insert(w.clone()) {
+                self.client.show_message(MessageType::WARNING, format!("synergy-ls: {w}")).await;
+            }
+        }
+    }
+
+    /// Checks a document after `delay`, unless it was edited again meanwhile (debounce).
+    pub fn schedule(self: &Arc<Self>, uri: Uri, delay: Duration) {
+        let Some(generation) = self.docs.get(&uri).map(|d| d.generation) else { return };
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if this.docs.get(&uri).map(|d| d.generation) == Some(generation) {
+                this.validate(uri).await;
+            }
+        });
+    }
+
+    pub fn revalidate_all(self: &Arc<Self>) {
+        let uris: Vec<Uri> = self.docs.iter().map(|d| d.key().clone()).collect();
+        for uri in uris {
+            self.schedule(uri, Duration::ZERO);
+        }
+    }
+
+    /// The scan of the current version of a document (no lock held after return).
+    pub fn scan(&self, uri: &Uri) -> Option<(Arc<Scan>, i32)> {
+        let scanner = self.scanner();
+        let mut doc = self.docs.get_mut(uri)?;
+        let scan = doc.scan(&scanner);
+        Some((scan, doc.version))
+    }
+
+    /// Resolves every reference of a document and publishes diagnostics: at once for answers
+    /// in the cache, again when the pending lookups finish. Dropped if the document changed.
+    pub async fn validate(self: &Arc<Self>, uri: Uri) {
+        let Some((scan, version)) = self.scan(&uri) else { return };
+        let names: HashSet<&str> = scan.refs.iter().map(|r| r.name.as_str()).collect();
+        let mut verdicts: HashMap<String, Resolved> = HashMap::new();
+        let mut missing = Vec::new();
+        for name in names {
+            match self.resolver.resolve_cached(name) {
+                Some(r) => {
+                    verdicts.insert(name.to_string(), r);
+                }
+                None => missing.push(name.to_string()),
+            }
+        }
+        if !missing.is_empty() {
+            if !verdicts.is_empty() {
+                self.publish(&uri, version, &scan, &verdicts).await;
+            }
+            let resolver = &self.resolver;
+            let found: Vec<(String, Resolved)> = futures::stream::iter(missing)
+                .map(|name| async move {
+                    let r = resolver.resolve(&name).await;
+                    (name, r)
+                })
+                .buffer_unordered(LOOKUP_FANOUT)
+                .collect()
+                .await;
+            verdicts.extend(found);
+        }
+        self.publish(&uri, version, &scan, &verdicts).await;
+    }
+
+    async fn publish(&self, uri: &Uri, version: i32, scan: &Scan, verdicts: &HashMap<String, Resolved>) {
+        let config = self.config();
+        let enc = self.caps().encoding;
+        let diagnostics = {
+            let Some(doc) = self.docs.get(uri) else { return };
+            if doc.version != version {
+                return; // a newer version will publish its own
+            }
+            scan.refs
+                .iter()
+                .filter_map(|r| {
+                    let verdict = verdicts.get(&r.name)?;
+                    to_proto::diagnostic(&doc, r, &verdict.resolution, &config.diagnostics.severity, enc)
+                })
+                .collect()
+        };
+        self.client.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;
+    }
+
+    /// Tells the user about each change of the server's health, once, and keeps re-checking
+    /// open documents while the server is failing so verdicts come back by themselves.
+    pub fn spawn_health_watcher(self: &Arc<Self>) {
+        let mut rx = self.resolver.subscribe_health();
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut previous = Health::Idle;
+            loop {
+                let probing = matches!(&previous, Health::Unavailable(u) if recovers_by_itself(u));
+                tokio::select! {
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                        let health = rx.borrow_and_update().clone();
+                        let server = this.config().server_url.clone().unwrap_or_default();
+                        if let Some((level, text)) = present::health_message(&health, &previous, &server) {
+                            this.client.show_message(to_proto::message_type(level), text).await;
+                        }
+                        if health == Health::Connected && matches!(previous, Health::Unavailable(_)) {
+                            this.revalidate_all();
+                        }
+                        previous = health;
+                    }
+                    _ = tokio::time::sleep(PROBE_INTERVAL), if probing => this.revalidate_all(),
+                }
+            }
+        });
+    }
+}
+
+/// Problems that go away without the user changing anything.
+fn recovers_by_itself(u: &Unavailable) -> bool {
+    !matches!(u, Unavailable::NotConfigured | Unavailable::NoToken | Unavailable::BadUrl(_))
+}
+
+fn client_settings(config: &Config, token: Option<Secret>) -> ClientSettings {
+    ClientSettings {
+        server_url: config.server_url.clone(),
+        token: token.or_else(|| config.token.clone()),
+        allow_insecure_http: config.allow_insecure_http,
+    }
+}

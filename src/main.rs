@@ -1,0 +1,239 @@
+//! The `synergy-ls` binary: argv -> serve (stdio, the default) | check | demo | simulate.
+//! Logs go to stderr (`SYNERGY_LOG` or `RUST_LOG`, default `warn`); exit codes are
+//! `check::Exit`, documented in the README.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use synergy_ls::api::{Client, ClientSettings};
+use synergy_ls::check::{self, Exit, Format, Options};
+use synergy_ls::config::{self, Layers, Source};
+use synergy_ls::resolve::{Resolver, Settings, clock::SystemClock};
+use synergy_ls::simulator::{self, Fault, MatchMode, SimConfig, Simulator};
+
+#[derive(Parser)]
+#[command(name = "synergy-ls", version, about = "Live references to 12d Synergy jobs in text files")]
+struct Cli {
+    /// Serve LSP on stdin/stdout (the default; accepted for clients that pass it).
+    #[arg(long)]
+    stdio: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the language server on stdin/stdout (the default).
+    Serve {
+        #[arg(long)]
+        stdio: bool,
+    },
+    /// Check files for stale job references (exit 0 clean, 1 stale, 2 could not verify, 3 usage).
+    Check {
+        /// Files or folders (default: the current folder).
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Only check files matching this glob (repeatable).
+        #[arg(long)]
+        include: Vec<String>,
+        /// Skip files matching this glob (repeatable).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Settings file (default: ./.synergy.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The server URL (overrides SYNERGY_URL and the settings file).
+        #[arg(long)]
+        server_url: Option<String>,
+    },
+    /// Start the simulator, check examples/ against it, and show a hover card.
+    Demo {
+        /// The folder to check (default: ./examples).
+        #[arg(long)]
+        examples: Option<PathBuf>,
+    },
+    /// Serve a local simulation of the 12d Synergy API on 127.0.0.1.
+    Simulate {
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+        #[arg(long, default_value = "demo-token")]
+        token: String,
+        /// A JSON array of Job objects to serve instead of the bundled dataset.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long = "match", value_enum, default_value = "contains")]
+        match_mode: MatchMode,
+        #[arg(long, default_value_t = 20)]
+        max_page_size: u64,
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        #[arg(long, value_enum, default_value = "none")]
+        fault: Fault,
+    },
+}
+
+fn init_logging(default: &str) {
+    let filter =
+        std::env::var("SYNERGY_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| default.to_string());
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "synergy-ls: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Usage as u8);
+        }
+    };
+    let exit = runtime.block_on(async {
+        match cli.command {
+            None | Some(Command::Serve { .. }) => {
+                init_logging("warn");
+                let _ = cli.stdio;
+                synergy_ls::lsp::serve_stdio().await;
+                Exit::Clean
+            }
+            Some(Command::Check { paths, format, include, exclude, config, server_url }) => {
+                init_logging("warn");
+                run_check(Options { paths, include, exclude }, format, config, server_url).await
+            }
+            Some(Command::Demo { examples }) => {
+                init_logging("warn");
+                let mut out = std::io::stdout().lock();
+                match synergy_ls::demo::run(examples, &mut out).await {
+                    Ok(exit) => exit,
+                    Err(e) => {
+                        let _ = writeln!(std::io::stderr(), "synergy-ls demo: {e:#}");
+                        Exit::Usage
+                    }
+                }
+            }
+            Some(Command::Simulate { port, token, data, match_mode, max_page_size, latency_ms, fault }) => {
+                init_logging("info");
+                run_simulator(port, token, data, match_mode, max_page_size, latency_ms, fault).await
+            }
+        }
+    });
+    // Lookups still in flight must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    ExitCode::from(exit as u8)
+}
+
+async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
+    let mut stderr = std::io::stderr();
+    let mut layers = Layers::default();
+    let file = match &config_file {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str::<toml::Table>(&text)
+                .map_err(|e| format!("{} is not valid TOML: {}", path.display(), e.message()))
+                .and_then(|t| serde_json::to_value(t).map_err(|e| e.to_string()))
+                .map(Some),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        },
+        None => config::file_layer(std::path::Path::new(".")),
+    };
+    match file {
+        Ok(Some(v)) => layers.set(Source::File, v),
+        Ok(None) => {}
+        Err(e) => {
+            let _ = writeln!(stderr, "error: {e}");
+            return Exit::Usage;
+        }
+    }
+    layers.set(Source::Environment, config::env_layer(|k| std::env::var(k).ok()));
+    if let Some(url) = server_url {
+        layers.set(Source::CommandLine, json!({ "serverUrl": url }));
+    }
+    let (mut config, warnings) = layers.build();
+    for w in &warnings {
+        let _ = writeln!(stderr, "warning: {w}");
+    }
+    if config.token.is_none() {
+        if let Some(cmd) = config.token_command.clone() {
+            match config::run_token_command(&cmd).await {
+                Ok(t) => config.token = Some(t),
+                Err(e) => {
+                    let _ = writeln!(stderr, "error: {e}");
+                    return Exit::Usage;
+                }
+            }
+        }
+    }
+    let client = Client::new(&ClientSettings {
+        server_url: config.server_url.clone(),
+        token: config.token.clone(),
+        allow_insecure_http: config.allow_insecure_http,
+    });
+    if let Some(err) = client.config_error() {
+        let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
+        let _ = writeln!(stderr, "error: {why}");
+        return Exit::Usage;
+    }
+    let resolver = Resolver::new(client, Settings::from_config(&config), Arc::new(SystemClock));
+    let report = match check::run(&opts, &config, &resolver).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(stderr, "error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let written = match format {
+        Format::Human => check::render_human(&report, &mut stdout),
+        Format::Json => check::render_json(&report, &mut stdout),
+    };
+    let _ = written.and_then(|_| stdout.flush());
+    let _ = check::render_summary(&report, &mut stderr);
+    report.exit()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_simulator(
+    port: u16,
+    token: String,
+    data: Option<PathBuf>,
+    match_mode: MatchMode,
+    max_page_size: u64,
+    latency_ms: u64,
+    fault: Fault,
+) -> Exit {
+    let mut stderr = std::io::stderr();
+    let jobs = match data {
+        Some(path) => match simulator::load_jobs(&path) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                let _ = writeln!(stderr, "error: {e}");
+                return Exit::Usage;
+            }
+        },
+        None => simulator::data::bundled_jobs(),
+    };
+    let count = jobs.len();
+    let config =
+        SimConfig { token, match_mode, max_page_size, latency: Duration::from_millis(latency_ms), fault, jobs };
+    let sim = match Simulator::start(config, port).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            let _ = writeln!(stderr, "error: cannot listen on 127.0.0.1:{port}: {e}");
+            return Exit::Usage;
+        }
+    };
+    tracing::info!(url = %sim.url(), jobs = count, "12d Synergy simulator listening; Ctrl-C to stop");
+    let _ = writeln!(stderr, "12d Synergy simulator at {} ({count} jobs). Ctrl-C to stop.", sim.url());
+    let _ = tokio::signal::ctrl_c().await;
+    Exit::Clean
+}

@@ -1,0 +1,310 @@
+//! Words and Markdown for people: hover cards, diagnostic messages, health messages and web
+//! links. Pure functions over `model` types, shared by the language server, `check` and `demo`,
+//! so every surface says the same thing the same way. Nothing here can see the token.
+
+use std::time::Duration;
+
+use crate::model::{Health, Job, Resolution, Unavailable};
+use crate::resolve::Resolved;
+
+/// Markdown for hovering a reference.
+pub fn hover(name: &str, resolved: &Resolved, web_url_template: Option<&str>) -> String {
+    let checked = resolved.age.map(checked_ago).unwrap_or_default();
+    match &resolved.resolution {
+        Resolution::Found(job) => job_card(job, resolved.age, web_url_template),
+        Resolution::Ambiguous(jobs) => {
+            let mut s = format!("### {} jobs match `{}`\n\nUse a path to say which one:\n\n", jobs.len(), code(name));
+            for job in jobs {
+                s.push_str(&format!("- `{}` (ID `{}`)\n", code(&job.path), job.id));
+            }
+            s.push_str(&format!("\n_{checked}_"));
+            s
+        }
+        Resolution::CaseMismatch(jobs) => {
+            let names: Vec<String> =
+                jobs.iter().map(|j| format!("`{}`", code(crate::model::match_key(j, name)))).collect();
+            format!(
+                "### No job `{}`\n\nThe server has {} (different case).\n\n_{checked}_",
+                code(name),
+                names.join(", ")
+            )
+        }
+        Resolution::Unknown { suggestions } => {
+            let mut s = format!("### Unknown job `{}`\n\nNo job with this name exists on the server.", code(name));
+            if !suggestions.is_empty() {
+                let names: Vec<String> =
+                    suggestions.iter().map(|j| format!("`{}`", code(crate::model::match_key(j, name)))).collect();
+                s.push_str(&format!(" Did you mean {}?", names.join(", ")));
+            }
+            s.push_str(&format!("\n\n_{checked}_"));
+            s
+        }
+        Resolution::Unavailable(why) => {
+            format!("### `{}` not checked\n\n{}", code(name), unavailable_reason(why))
+        }
+    }
+}
+
+/// The card for one job: used by hover and by completion documentation.
+pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>) -> String {
+    let mut s = format!("### {}\n\n", escape(&job.name));
+    let mut facts = vec![format!("`{}`", code(&job.path)), format!("ID `{}`", job.id)];
+    if let Some(t) = &job.job_type {
+        facts.push(format!("{} job", escape(t)));
+    }
+    s.push_str(&facts.join(" · "));
+    s.push('\n');
+    let created = match (&job.created, &job.creator) {
+        (Some(d), Some(c)) => Some(format!("Created {} by {}", display_date(d), escape(c))),
+        (Some(d), None) => Some(format!("Created {}", display_date(d))),
+        (None, Some(c)) => Some(format!("Created by {}", escape(c))),
+        (None, None) => None,
+    };
+    if let Some(created) = created {
+        s.push_str(&format!("\n{created}  \n"));
+    }
+    let counts: Vec<String> = [
+        (job.sub_jobs, "sub-job", "sub-jobs"),
+        (job.folders, "folder", "folders"),
+        (job.td_jobs, "12d job", "12d jobs"),
+        (job.notes, "note", "notes"),
+    ]
+    .into_iter()
+    .filter_map(|(n, one, many)| n.map(|n| format!("{n} {}", if n == 1 { one } else { many })))
+    .collect();
+    if !counts.is_empty() {
+        if job.created.is_none() && job.creator.is_none() {
+            s.push('\n');
+        }
+        s.push_str(&counts.join(" · "));
+        s.push('\n');
+    }
+    if !job.description.is_empty() {
+        s.push_str("\n---\n\n");
+        s.push_str(&description_markdown(&job.description));
+        s.push('\n');
+    }
+    let mut footer = Vec::new();
+    if let Some(url) = web_url_template.and_then(|t| web_url(t, job)) {
+        footer.push(format!("[Open in 12d Synergy]({url})"));
+    }
+    if let Some(age) = age {
+        footer.push(format!("_{}_", checked_ago(age)));
+    }
+    if !footer.is_empty() {
+        s.push_str(&format!("\n{}", footer.join(" · ")));
+    }
+    s.trim_end().to_string()
+}
+
+/// The one-line message of a diagnostic, `None` for verdicts that are not problems.
+pub fn diagnostic_message(name: &str, resolution: &Resolution) -> Option<String> {
+    let key = |j: &Job| crate::model::match_key(j, name).to_string();
+    Some(match resolution {
+        Resolution::Found(_) | Resolution::Unavailable(_) => return None,
+        Resolution::Unknown { suggestions } if suggestions.is_empty() => format!("Unknown 12d Synergy job \"{name}\""),
+        Resolution::Unknown { suggestions } => {
+            let names: Vec<String> = suggestions.iter().map(|j| format!("\"{}\"", key(j))).collect();
+            format!("Unknown 12d Synergy job \"{name}\"; did you mean {}?", names.join(", "))
+        }
+        Resolution::Ambiguous(jobs) => {
+            let paths: Vec<String> = jobs.iter().map(|j| format!("\"{}\"", j.path)).collect();
+            format!("{} jobs are named \"{name}\": {}; use a path", jobs.len(), paths.join(", "))
+        }
+        Resolution::CaseMismatch(jobs) => {
+            format!("No job \"{name}\", but \"{}\" differs only in case", key(&jobs[0]))
+        }
+    })
+}
+
+/// Why a reference could not be checked, in one sentence with what to do.
+pub fn unavailable_reason(why: &Unavailable) -> String {
+    match why {
+        Unavailable::NotConfigured => {
+            "No 12d Synergy server is configured: set `SYNERGY_URL` or the `serverUrl` setting.".into()
+        }
+        Unavailable::NoToken => {
+            "No Personal Access Token is set: set `SYNERGY_TOKEN` in the environment or the `tokenCommand` setting."
+                .into()
+        }
+        Unavailable::BadUrl(m) => format!("The server URL cannot be used: {m}."),
+        Unavailable::Unreachable(d) => format!("The 12d Synergy server is unreachable ({d})."),
+        Unavailable::TokenRejected(s) => format!(
+            "The server rejected the Personal Access Token (HTTP {s}). PATs expire after at most 180 days or can be \
+             revoked: create a new one in 12d Synergy Web › Profile › Personal Access Tokens and set it."
+        ),
+        Unavailable::RateLimited(Some(s)) => format!("The server is rate-limiting requests; retrying in {s} s."),
+        Unavailable::RateLimited(None) => "The server is rate-limiting requests; retrying shortly.".into(),
+        Unavailable::ServerError(s) => format!("The 12d Synergy server answered with an error (HTTP {s})."),
+        Unavailable::BadResponse(d) => {
+            format!("The server's answer was not understood ({d}); check that serverUrl points at 12d Synergy.")
+        }
+    }
+}
+
+/// How loudly to tell the user about a health state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+}
+
+/// The message for entering a health state; `previous` decides whether "connected" is news.
+pub fn health_message(health: &Health, previous: &Health, server: &str) -> Option<(Level, String)> {
+    let server = if server.is_empty() { "the server".to_string() } else { server.to_string() };
+    match health {
+        Health::Idle => None,
+        Health::Connected => matches!(previous, Health::Unavailable(_))
+            .then(|| (Level::Info, format!("synergy-ls: connected to {server}. Job references are checked again."))),
+        Health::Unavailable(why) => {
+            let level = match why {
+                Unavailable::TokenRejected(_) | Unavailable::BadUrl(_) => Level::Error,
+                _ => Level::Warning,
+            };
+            let tail = match why {
+                Unavailable::NotConfigured | Unavailable::NoToken | Unavailable::BadUrl(_) => {
+                    " Job references are not checked until then."
+                }
+                Unavailable::TokenRejected(_) => {
+                    " Job references are not checked (none is reported unknown) until then."
+                }
+                _ => " Job references are not checked (none is reported unknown); synergy-ls retries by itself.",
+            };
+            Some((level, format!("synergy-ls: {}{tail}", unavailable_reason(why))))
+        }
+    }
+}
+
+/// The web client link for a job, from `webUrlTemplate` (`{id}`, `{name}`, `{path}`).
+pub fn web_url(template: &str, job: &Job) -> Option<String> {
+    if template.trim().is_empty() {
+        return None;
+    }
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
+    Some(
+        template
+            .replace("{id}", &enc(&job.id.0))
+            .replace("{name}", &enc(&job.name))
+            .replace("{path}", &enc(&job.path).replace("%2F", "/")),
+    )
+}
+
+/// "checked just now", "checked 2 min ago", "checked 3 h ago".
+pub fn checked_ago(age: Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0..=9 => "checked just now".into(),
+        10..=59 => format!("checked {s} s ago"),
+        60..=3599 => format!("checked {} min ago", s / 60),
+        _ => format!("checked {} h ago", s / 3600),
+    }
+}
+
+/// `2024-12-17T22:51:58.097` -> `2024-12-17 22:51`; anything else is shown as it came.
+fn display_date(d: &str) -> String {
+    match d.split_once('T') {
+        Some((date, time)) if date.len() == 10 && time.len() >= 5 => format!("{date} {}", &time[..5]),
+        _ => escape(d),
+    }
+}
+
+/// A plain-text description as Markdown: paragraphs kept, line breaks kept, markup escaped.
+fn description_markdown(text: &str) -> String {
+    text.split("\n\n")
+        .map(|para| para.lines().map(escape).collect::<Vec<_>>().join("  \n"))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Escapes Markdown syntax in text from the server.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Text inside a code span: backticks cannot be escaped there, so they are replaced.
+fn code(s: &str) -> String {
+    s.replace('`', "'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::JobId;
+    use expect_test::expect;
+    use std::sync::Arc;
+
+    fn job() -> Job {
+        Job {
+            id: JobId("40009_1".into()),
+            name: "Highway Upgrade 2024".into(),
+            path: "Region A/Highway Upgrade 2024".into(),
+            job_type: Some("Normal".into()),
+            created: Some("2024-12-17T22:51:58.097".into()),
+            creator: Some("Jo Bloggs".into()),
+            sub_jobs: Some(2),
+            folders: Some(28),
+            td_jobs: Some(1),
+            notes: Some(0),
+            description: "Upgrade of the *Pacific* Hwy.\nStage 2.\n\nSee <notes>.".into(),
+        }
+    }
+
+    #[test]
+    fn job_card_markdown() {
+        let card = job_card(&job(), Some(Duration::from_secs(125)), Some("https://web.example/#/jobs/{id}?p={path}"));
+        expect![[r#"
+            ### Highway Upgrade 2024
+
+            `Region A/Highway Upgrade 2024` · ID `40009_1` · Normal job
+
+            Created 2024-12-17 22:51 by Jo Bloggs  
+            2 sub-jobs · 28 folders · 1 12d job · 0 notes
+
+            ---
+
+            Upgrade of the \*Pacific\* Hwy.  
+            Stage 2.
+
+            See \<notes\>.
+
+            [Open in 12d Synergy](https://web.example/#/jobs/40009_1?p=Region%20A/Highway%20Upgrade%202024) · _checked 2 min ago_"#]]
+        .assert_eq(&card);
+    }
+
+    #[test]
+    fn messages() {
+        let j = Arc::new(job());
+        let unknown = Resolution::Unknown { suggestions: vec![j.clone()] };
+        expect![[r#"Unknown 12d Synergy job "Highway Upgrade 2023"; did you mean "Highway Upgrade 2024"?"#]]
+            .assert_eq(&diagnostic_message("Highway Upgrade 2023", &unknown).unwrap());
+        expect![[r#"2 jobs are named "Highway Upgrade 2024": "Region A/Highway Upgrade 2024", "Region A/Highway Upgrade 2024"; use a path"#]]
+            .assert_eq(&diagnostic_message("Highway Upgrade 2024", &Resolution::Ambiguous(vec![j.clone(), j.clone()])).unwrap());
+        let (level, text) =
+            health_message(&Health::Unavailable(Unavailable::TokenRejected(401)), &Health::Idle, "https://s").unwrap();
+        assert_eq!(level, Level::Error);
+        assert!(text.contains("180 days") && text.contains("Profile › Personal Access Tokens"), "{text}");
+        assert_eq!(health_message(&Health::Connected, &Health::Idle, "x"), None);
+        assert!(health_message(&Health::Connected, &Health::Unavailable(Unavailable::ServerError(500)), "x").is_some());
+        let hover = hover(
+            "Riverside",
+            &Resolved {
+                resolution: Resolution::Unavailable(Unavailable::Unreachable("connection refused".into())),
+                age: None,
+            },
+            None,
+        );
+        expect![[r#"
+            ### `Riverside` not checked
+
+            The 12d Synergy server is unreachable (connection refused)."#]]
+        .assert_eq(&hover);
+    }
+}

@@ -1,0 +1,501 @@
+//! The resolver: a reference name -> [`Resolution`], through a cache, with one request in
+//! flight per search term however many documents, hovers and completions ask (single-flight).
+//!
+//! - [`cache`]: answers with TTLs, stale entries served while refreshed, failures never stored.
+//! - [`host`]: the politeness gate (concurrency, retries, circuit breaker, health).
+//! - [`clock`]: the time seam.
+//!
+//! Search rules (see `shared/reference/synergy-api.md`): the quick job search is a
+//! case-insensitive search that may match by prefix or substring and returns pages. A reference
+//! is looked up by its last path segment; pages are read until an exact name match has been seen
+//! and the page did not end on a match (duplicates sort together), or the pages run out, or
+//! [`MAX_PAGES`] is reached. The page size and page count are taken from the response.
+
+pub mod cache;
+pub mod clock;
+pub mod host;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use tokio::sync::watch;
+
+use self::cache::{Cache, Key, SearchOutcome};
+use self::clock::Clock;
+use self::host::HostGate;
+use crate::api::{ApiError, Client};
+use crate::model::{Health, Job, Resolution, match_key, search_term};
+
+/// Rows asked for per page; the server may answer with fewer (its cap wins).
+pub const PAGE_SIZE: u64 = 100;
+/// The most pages read for one term.
+pub const MAX_PAGES: u64 = 10;
+/// How many "did you mean" names an unknown reference gets.
+pub const MAX_SUGGESTIONS: usize = 3;
+
+/// Resolver tunables, from `Config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub ttl: Duration,
+    pub negative_ttl: Duration,
+    pub max_concurrent: usize,
+}
+
+impl Settings {
+    pub fn from_config(c: &crate::config::Config) -> Settings {
+        Settings {
+            ttl: Duration::from_secs(c.cache.ttl_seconds),
+            negative_ttl: Duration::from_secs(c.cache.negative_ttl_seconds),
+            max_concurrent: c.max_concurrent_requests,
+        }
+    }
+}
+
+/// A verdict and how old the answer behind it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub resolution: Resolution,
+    /// Time since the server answered; `None` when it could not be asked.
+    pub age: Option<Duration>,
+}
+
+/// Candidates for completion.
+#[derive(Debug, Clone)]
+pub struct Completions {
+    pub jobs: Vec<Arc<Job>>,
+    /// More candidates exist than were returned (or the server could not be asked).
+    pub incomplete: bool,
+}
+
+type SharedFetch = Shared<BoxFuture<'static, Result<Arc<SearchOutcome>, ApiError>>>;
+
+/// Whether a fetch reads all pages it needs (resolution) or only the first (completion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Depth {
+    Resolve,
+    FirstPage,
+}
+
+struct Backend {
+    client: Client,
+    origin: Arc<str>,
+    gate: Arc<HostGate>,
+    settings: Settings,
+}
+
+pub struct Resolver {
+    backend: RwLock<Arc<Backend>>,
+    cache: Cache,
+    inflight: DashMap<(Depth, Key), SharedFetch>,
+    health: Arc<watch::Sender<Health>>,
+    clock: Arc<dyn Clock>,
+    requests: Arc<AtomicU64>,
+}
+
+impl Resolver {
+    pub fn new(client: Client, settings: Settings, clock: Arc<dyn Clock>) -> Arc<Resolver> {
+        let (health, _) = watch::channel(Health::Idle);
+        let health = Arc::new(health);
+        let requests = Arc::new(AtomicU64::new(0));
+        let backend = make_backend(client, settings, &health, &clock, &requests);
+        Arc::new(Resolver {
+            backend: RwLock::new(Arc::new(backend)),
+            cache: Cache::default(),
+            inflight: DashMap::new(),
+            health,
+            clock,
+            requests,
+        })
+    }
+
+    fn backend(&self) -> Arc<Backend> {
+        self.backend.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Applies new settings. The cache survives unless the server changed; the circuit breaker
+    /// starts afresh (a new token deserves a new try).
+    pub fn reconfigure(&self, client: Client, settings: Settings) {
+        let backend = make_backend(client, settings, &self.health, &self.clock, &self.requests);
+        let mut slot = self.backend.write().unwrap_or_else(|e| e.into_inner());
+        if slot.origin != backend.origin {
+            self.cache.clear();
+        }
+        *slot = Arc::new(backend);
+        drop(slot);
+        self.health.send_replace(Health::Idle);
+    }
+
+    /// Drops every cached answer (`synergy.refresh`).
+    pub fn clear(&self) {
+        self.cache.clear();
+    }
+
+    /// Health changes, for telling the user once per change.
+    pub fn subscribe_health(&self) -> watch::Receiver<Health> {
+        self.health.subscribe()
+    }
+
+    pub fn health(&self) -> Health {
+        self.health.borrow().clone()
+    }
+
+    /// HTTP requests sent so far, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Jobs in the index (every job seen).
+    pub fn known_jobs(&self) -> usize {
+        self.cache.job_count()
+    }
+
+    /// When the server may be asked again, if it is being left alone after failures.
+    pub fn retry_at(&self) -> Option<std::time::Instant> {
+        self.backend().gate.open_until()
+    }
+
+    /// The verdict from the cache alone, stale or not; `None` when a request would be needed.
+    pub fn resolve_cached(&self, name: &str) -> Option<Resolved> {
+        let backend = self.backend();
+        let term = search_term(name);
+        let entry =
+            self.cache.get(&(backend.origin.clone(), term.to_string())).filter(|e| usable_for_resolve(e, term))?;
+        let now = self.clock.now();
+        let resolution = self.judge(name, &entry.outcome, None);
+        Some(Resolved { resolution, age: Some(entry.age(now)) })
+    }
+
+    /// The verdict on a reference name, asking the server if the cache has no fresh answer.
+    pub async fn resolve(self: &Arc<Self>, name: &str) -> Resolved {
+        let backend = self.backend();
+        if let Some(err) = backend.client.config_error() {
+            backend.gate.report_config_error(err);
+            return unavailable(err);
+        }
+        let term = search_term(name);
+        let key: Key = (backend.origin.clone(), term.to_string());
+        let now = self.clock.now();
+        let outcome = match self.cache.get(&key).filter(|e| usable_for_resolve(e, term)) {
+            Some(entry) if entry.is_fresh(now) => (entry.age(now), entry.outcome),
+            Some(entry) => {
+                // Stale: answer now, refresh in the background (the fetch runs in its own task,
+                // so its handle need not be awaited).
+                drop(self.fetch(&backend, Depth::Resolve, key));
+                (entry.age(now), entry.outcome)
+            }
+            None => match self.fetch(&backend, Depth::Resolve, key).await {
+                Ok(outcome) => (Duration::ZERO, outcome),
+                Err(err) => return unavailable(&err),
+            },
+        };
+        let (age, outcome) = outcome;
+        let mut resolution = self.judge(name, &outcome, None);
+        if let Resolution::Unknown { .. } = resolution {
+            let extra = self.suggestion_pool(&backend, term).await;
+            resolution = self.judge(name, &outcome, Some(&extra));
+        }
+        Resolved { resolution, age: Some(age) }
+    }
+
+    /// More jobs to suggest from for an unknown name: a search of its first few characters.
+    async fn suggestion_pool(self: &Arc<Self>, backend: &Arc<Backend>, term: &str) -> Vec<Arc<Job>> {
+        let stem: String = term.chars().take(3).collect();
+        if stem.chars().count() < 3 || stem == term {
+            return Vec::new();
+        }
+        let key: Key = (backend.origin.clone(), stem);
+        if let Some(e) = self.cache.get(&key) {
+            return e.outcome.jobs.clone();
+        }
+        self.fetch(backend, Depth::FirstPage, key).await.map(|o| o.jobs.clone()).unwrap_or_default()
+    }
+
+    /// Found / ambiguous / case mismatch / unknown, from what a search returned.
+    fn judge(&self, name: &str, outcome: &SearchOutcome, extra: Option<&[Arc<Job>]>) -> Resolution {
+        let exact: Vec<_> = outcome.jobs.iter().filter(|j| match_key(j, name) == name).cloned().collect();
+        match exact.len() {
+            1 => return Resolution::Found(exact.into_iter().next().expect("one")),
+            n if n > 1 => return Resolution::Ambiguous(sorted_by_path(exact)),
+            _ => {}
+        }
+        let lower = name.to_lowercase();
+        let folded: Vec<_> =
+            outcome.jobs.iter().filter(|j| match_key(j, name).to_lowercase() == lower).cloned().collect();
+        if !folded.is_empty() {
+            return Resolution::CaseMismatch(sorted_by_path(folded));
+        }
+        let mut pool: Vec<Arc<Job>> = outcome.jobs.clone();
+        pool.extend(extra.into_iter().flatten().cloned());
+        self.cache.for_each_job(|j| pool.push(j.clone()));
+        Resolution::Unknown { suggestions: closest(name, pool) }
+    }
+
+    /// Completion candidates for the text typed after `job:`, best first, at most `limit`.
+    pub async fn complete(self: &Arc<Self>, typed: &str, limit: usize) -> Completions {
+        let backend = self.backend();
+        let term = search_term(typed);
+        let mut pool: Vec<Arc<Job>> = Vec::new();
+        let mut incomplete = false;
+        if !term.is_empty() && backend.client.config_error().is_none() {
+            // Reuse the term's own answer, or a complete answer for a shorter prefix of it: the
+            // server's matches for "Highw" are among its matches for "High" whether it matches by
+            // prefix or by substring.
+            let origin = &backend.origin;
+            let found = self.cache.get(&(origin.clone(), term.to_string())).or_else(|| {
+                term.char_indices()
+                    .map(|(i, _)| &term[..i])
+                    .filter(|p| !p.is_empty())
+                    .rev()
+                    .find_map(|p| self.cache.get(&(origin.clone(), p.to_string())).filter(|e| e.outcome.complete))
+            });
+            match found {
+                Some(entry) => {
+                    incomplete |= !entry.outcome.complete;
+                    pool.extend(entry.outcome.jobs.iter().cloned());
+                }
+                None => {
+                    match self.fetch(&backend, Depth::FirstPage, (backend.origin.clone(), term.to_string())).await {
+                        Ok(outcome) => {
+                            incomplete |= !outcome.complete;
+                            pool.extend(outcome.jobs.iter().cloned());
+                        }
+                        Err(_) => incomplete = true,
+                    }
+                }
+            }
+        }
+        self.cache.for_each_job(|j| pool.push(j.clone()));
+        let ranked = rank_completions(typed, pool);
+        incomplete |= ranked.len() > limit;
+        Completions { jobs: ranked.into_iter().take(limit).collect(), incomplete }
+    }
+
+    /// Starts (or joins) the one fetch for `key`. The work runs in its own task, so it
+    /// finishes and fills the cache even when every caller has gone away.
+    fn fetch(self: &Arc<Self>, backend: &Arc<Backend>, depth: Depth, key: Key) -> SharedFetch {
+        use dashmap::mapref::entry::Entry;
+        let slot = (depth, key);
+        match self.inflight.entry(slot.clone()) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(v) => {
+                let this = Arc::clone(self);
+                let backend = Arc::clone(backend);
+                let task = tokio::spawn(async move {
+                    let result = this.search_pages(&backend, &slot.1.1, slot.0).await;
+                    if let Ok(outcome) = &result {
+                        let positive = outcome.jobs.iter().any(|j| j.name.to_lowercase() == slot.1.1.to_lowercase());
+                        let ttl = if positive { backend.settings.ttl } else { backend.settings.negative_ttl };
+                        this.cache.insert(slot.1.clone(), outcome.clone(), this.clock.now(), ttl);
+                    }
+                    this.inflight.remove(&slot);
+                    result
+                });
+                let shared = async move {
+                    task.await.unwrap_or_else(|e| Err(ApiError::BadBody(format!("lookup task failed: {e}"))))
+                }
+                .boxed()
+                .shared();
+                v.insert(shared.clone());
+                shared
+            }
+        }
+    }
+
+    /// Reads search pages for `term` (see the module docs for when it stops).
+    async fn search_pages(&self, backend: &Backend, term: &str, depth: Depth) -> Result<Arc<SearchOutcome>, ApiError> {
+        let lower = term.to_lowercase();
+        let mut jobs: Vec<Arc<Job>> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut page = 1;
+        let complete = loop {
+            let result = backend.gate.call(|| backend.client.search(term, page, PAGE_SIZE)).await?;
+            let rows = result.jobs.len() as u64;
+            let mut added = 0;
+            let mut last_matches = false;
+            for job in result.jobs {
+                last_matches = job.name.to_lowercase() == lower;
+                if seen.insert(job.id.clone()) {
+                    jobs.push(Arc::new(job));
+                    added += 1;
+                }
+            }
+            let page_size = result.page_size.unwrap_or(PAGE_SIZE).max(1);
+            let total_pages = result.total_pages.or_else(|| result.total_rows.map(|r| r.div_ceil(page_size)));
+            let last_page = match total_pages {
+                Some(t) => page >= t,
+                None => rows < page_size,
+            };
+            // A page with nothing new means the counters lie (or the page repeats): stop.
+            if last_page || rows == 0 || added == 0 {
+                break true;
+            }
+            if depth == Depth::FirstPage || page >= MAX_PAGES {
+                break false;
+            }
+            let matched = jobs.iter().any(|j| j.name.to_lowercase() == lower);
+            if matched && !last_matches {
+                break false;
+            }
+            page += 1;
+        };
+        Ok(Arc::new(SearchOutcome { jobs, complete }))
+    }
+}
+
+fn make_backend(
+    client: Client,
+    settings: Settings,
+    health: &Arc<watch::Sender<Health>>,
+    clock: &Arc<dyn Clock>,
+    requests: &Arc<AtomicU64>,
+) -> Backend {
+    let origin: Arc<str> = client.origin().unwrap_or_default().into();
+    let gate = Arc::new(HostGate::new(settings.max_concurrent, health.clone(), clock.clone(), requests.clone()));
+    Backend { client, origin, gate, settings }
+}
+
+/// A cached outcome answers a resolution if it is complete or already holds the exact name.
+fn usable_for_resolve(entry: &cache::Entry, term: &str) -> bool {
+    let lower = term.to_lowercase();
+    entry.outcome.complete || entry.outcome.jobs.iter().any(|j| j.name.to_lowercase() == lower)
+}
+
+fn unavailable(err: &ApiError) -> Resolved {
+    Resolved { resolution: Resolution::Unavailable(err.to_unavailable()), age: None }
+}
+
+fn sorted_by_path(mut jobs: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
+    jobs.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.id.cmp(&b.id)));
+    jobs.dedup_by(|a, b| a.id == b.id);
+    jobs
+}
+
+/// The closest existing names (or paths, for a path reference), best first.
+pub fn closest(name: &str, pool: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(f64, Arc<Job>)> = Vec::new();
+    let mut seen = HashSet::new();
+    for job in pool {
+        let key = match_key(&job, name).to_lowercase();
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let mut score = strsim::normalized_damerau_levenshtein(&lower, &key);
+        if key.starts_with(&lower) || lower.starts_with(&key) {
+            score = score.max(0.6);
+        }
+        if score >= 0.5 {
+            scored.push((score, job));
+        }
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, j)| j).collect()
+}
+
+/// Prefix matches before substring matches before fuzzy ones; shorter names first within a tier.
+pub fn rank_completions(typed: &str, pool: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
+    let typed_lower = typed.to_lowercase();
+    let mut seen = HashSet::new();
+    let mut ranked: Vec<(u8, usize, Arc<Job>)> = Vec::new();
+    for job in pool {
+        if !seen.insert(job.id.clone()) || !crate::model::is_referenceable(&job.name) {
+            continue;
+        }
+        let key = match_key(&job, typed).to_lowercase();
+        let tier = if typed_lower.is_empty() || key.starts_with(&typed_lower) {
+            0
+        } else if key.contains(&typed_lower) {
+            1
+        } else if typed_lower.chars().count() >= 3 && strsim::jaro_winkler(&typed_lower, &key) >= 0.8 {
+            2
+        } else {
+            continue;
+        };
+        ranked.push((tier, key.chars().count(), job));
+    }
+    ranked.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.path.cmp(&b.2.path)));
+    ranked.into_iter().map(|(_, _, j)| j).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::JobId;
+
+    fn job(id: u32, path: &str) -> Arc<Job> {
+        Arc::new(Job {
+            id: JobId(format!("{id}_1")),
+            name: path.rsplit('/').next().unwrap().to_string(),
+            path: path.to_string(),
+            job_type: None,
+            created: None,
+            creator: None,
+            sub_jobs: None,
+            folders: None,
+            td_jobs: None,
+            notes: None,
+            description: String::new(),
+        })
+    }
+
+    fn resolver() -> Arc<Resolver> {
+        let client =
+            Client::new(&crate::api::ClientSettings { server_url: None, token: None, allow_insecure_http: false });
+        let settings =
+            Settings { ttl: Duration::from_secs(60), negative_ttl: Duration::from_secs(10), max_concurrent: 2 };
+        Resolver::new(client, settings, Arc::new(clock::SystemClock))
+    }
+
+    fn check(name: &str, jobs: &[Arc<Job>], expect: expect_test::Expect) {
+        let outcome = SearchOutcome { jobs: jobs.to_vec(), complete: true };
+        let rendered = match resolver().judge(name, &outcome, None) {
+            Resolution::Found(j) => format!("found {}", j.path),
+            Resolution::Ambiguous(js) => format!("ambiguous {:?}", js.iter().map(|j| &j.path).collect::<Vec<_>>()),
+            Resolution::CaseMismatch(js) => format!("case {:?}", js.iter().map(|j| &j.path).collect::<Vec<_>>()),
+            Resolution::Unknown { suggestions } => {
+                format!("unknown {:?}", suggestions.iter().map(|j| &j.path).collect::<Vec<_>>())
+            }
+            Resolution::Unavailable(u) => format!("unavailable {u:?}"),
+        };
+        expect.assert_eq(&rendered);
+    }
+
+    #[test]
+    fn verdicts() {
+        use expect_test::expect;
+        let jobs = [
+            job(1, "Riverside"),
+            job(2, "Riverside Park"),
+            job(3, "Region A/Drainage"),
+            job(4, "Region B/Drainage"),
+            job(5, "Highway Upgrade 2024"),
+        ];
+        check("Riverside", &jobs, expect!["found Riverside"]);
+        check("Drainage", &jobs, expect![[r#"ambiguous ["Region A/Drainage", "Region B/Drainage"]"#]]);
+        check("Region A/Drainage", &jobs, expect!["found Region A/Drainage"]);
+        check("region a/drainage", &jobs, expect![[r#"case ["Region A/Drainage"]"#]]);
+        check("riverside", &jobs, expect![[r#"case ["Riverside"]"#]]);
+        check("Riversid", &jobs, expect![[r#"unknown ["Riverside", "Riverside Park"]"#]]);
+        check("Highway Upgrade 2023", &jobs, expect![[r#"unknown ["Highway Upgrade 2024"]"#]]);
+        check("Region C/Drainage", &jobs, expect![[r#"unknown ["Region A/Drainage", "Region B/Drainage"]"#]]);
+        check("Zebra", &jobs, expect![[r#"unknown []"#]]);
+    }
+
+    #[test]
+    fn completion_ranking() {
+        let pool = vec![
+            job(1, "Old Highway"),
+            job(2, "Highway Upgrade 2024"),
+            job(3, "Highway"),
+            job(4, "Hihgway Depot"),
+            job(5, "Other"),
+        ];
+        let names: Vec<_> = rank_completions("highway", pool).iter().map(|j| j.name.clone()).collect();
+        assert_eq!(names, ["Highway", "Highway Upgrade 2024", "Old Highway", "Hihgway Depot"]);
+    }
+}

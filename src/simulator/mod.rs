@@ -1,0 +1,349 @@
+//! A local stand-in for the 12d Synergy API, for the tests, the benchmarks and the demo.
+//!
+//! It serves the quick job search (`GET /api/v1/jobs/?name=&page=&page_size=`) with the
+//! documented envelope and Job objects (the same `api::wire` structs the client decodes),
+//! checks the Bearer token (401 otherwise), caps the page size like a real server may, matches
+//! case-insensitively by substring or by prefix, and binds 127.0.0.1 only.
+//!
+//! Fault switches, settable at start, from a [`Simulator`] handle, or over HTTP with
+//! `POST /__sim/control` (`{"fault": "outage", "latencyMs": 20, "errorRate": 0.1}`), and a request
+//! counter at `GET /__sim/stats`. The control endpoints need no token: the simulator only
+//! listens on loopback.
+
+pub mod data;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::api::wire::{PageEnvelope, WireJob};
+
+/// How the search matches `name` against job names (both ignore case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchMode {
+    #[default]
+    Contains,
+    Prefix,
+}
+
+/// A fault the simulator can be switched into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    #[default]
+    None,
+    /// New connections are dropped and open ones are cut: the client sees a transport error.
+    Outage,
+    /// HTTP 500.
+    Error500,
+    /// HTTP 503.
+    Error503,
+    /// HTTP 429 with `Retry-After: 1`.
+    RateLimit,
+    /// HTTP 401, as for an expired or revoked PAT.
+    Unauthorized,
+    /// HTTP 200 with an HTML page.
+    Html,
+    /// HTTP 200 with JSON cut off halfway.
+    Truncated,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub token: String,
+    pub match_mode: MatchMode,
+    pub max_page_size: u64,
+    pub latency: Duration,
+    pub fault: Fault,
+    pub jobs: Vec<WireJob>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            token: "demo-token".into(),
+            match_mode: MatchMode::Contains,
+            max_page_size: 20,
+            latency: Duration::ZERO,
+            fault: Fault::None,
+            jobs: data::bundled_jobs(),
+        }
+    }
+}
+
+/// What can be changed while running.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Control {
+    pub fault: Option<Fault>,
+    pub latency_ms: Option<u64>,
+    /// Fraction of searches answered with HTTP 500, in `[0, 1]`.
+    pub error_rate: Option<f64>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Search requests received (authorised or not).
+    pub requests: u64,
+    /// Searches per `name` parameter.
+    pub by_name: HashMap<String, u64>,
+}
+
+struct Shared {
+    token: String,
+    match_mode: MatchMode,
+    max_page_size: u64,
+    jobs: Vec<(String, WireJob)>,
+    fault: Mutex<Fault>,
+    latency_ms: AtomicU64,
+    error_rate_ppm: AtomicU64,
+    outage: AtomicBool,
+    requests: AtomicU64,
+    by_name: Mutex<HashMap<String, u64>>,
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Simulator {
+    /// Starts on `127.0.0.1:port` (0 picks a free port).
+    pub async fn start(config: SimConfig, port: u16) -> std::io::Result<Simulator> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            token: config.token,
+            match_mode: config.match_mode,
+            max_page_size: config.max_page_size.max(1),
+            jobs: config.jobs.into_iter().map(|j| (j.name.clone().unwrap_or_default().to_lowercase(), j)).collect(),
+            fault: Mutex::new(Fault::None),
+            latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
+            error_rate_ppm: AtomicU64::new(0),
+            outage: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
+            by_name: Mutex::new(HashMap::new()),
+        });
+        shared.set_fault(config.fault);
+        let app = Router::new()
+            .route("/api/v1/jobs/", get(search))
+            .route("/api/v1/jobs", get(search))
+            .route("/__sim/stats", get(stats))
+            .route("/__sim/control", post(control))
+            .with_state(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let listener = FaultyListener { inner: listener, shared: shared.clone() };
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Simulator { addr, shared, _stop: stop })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to give synergy-ls as `serverUrl`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared.set_fault(fault);
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.latency_ms.store(latency.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn set_error_rate(&self, rate: f64) {
+        self.shared.error_rate_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// Search requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Search requests received for one `name`.
+    pub fn requests_for(&self, name: &str) -> u64 {
+        self.shared.by_name.lock().unwrap_or_else(|e| e.into_inner()).get(name).copied().unwrap_or(0)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+}
+
+impl Shared {
+    fn set_fault(&self, fault: Fault) {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
+        self.outage.store(fault == Fault::Outage, Ordering::Relaxed);
+    }
+
+    fn fault(&self) -> Fault {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            requests: self.requests.load(Ordering::Relaxed),
+            by_name: self.by_name.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        }
+    }
+
+    /// Deterministic "random" draw for the error rate: every n-th request fails.
+    fn draw_error(&self, n: u64) -> bool {
+        let ppm = self.error_rate_ppm.load(Ordering::Relaxed);
+        ppm > 0 && (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44) % 1_000_000 < ppm
+    }
+}
+
+/// Accepts connections, except during an outage, when it drops them at once.
+struct FaultyListener {
+    inner: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl axum::serve::Listener for FaultyListener {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, _)) if self.shared.outage.load(Ordering::Relaxed) => drop(stream),
+                Ok(pair) => return pair,
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    name: Option<String>,
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+async fn search(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Query<SearchQuery>) -> Response {
+    let n = sim.requests.fetch_add(1, Ordering::Relaxed);
+    let name = q.name.unwrap_or_default();
+    *sim.by_name.lock().unwrap_or_else(|e| e.into_inner()).entry(name.clone()).or_default() += 1;
+    let latency = sim.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let fault = sim.fault();
+    match fault {
+        Fault::Outage => {
+            // A connection opened before the outage: cut it mid-response.
+            let body =
+                Body::from_stream(futures::stream::once(async { Err::<Vec<u8>, _>(std::io::Error::other("outage")) }));
+            return (StatusCode::OK, body).into_response();
+        }
+        Fault::Error500 => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Fault::Error503 => return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response(),
+        Fault::RateLimit => {
+            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")], "slow down").into_response();
+        }
+        Fault::Unauthorized => return StatusCode::UNAUTHORIZED.into_response(),
+        _ => {}
+    }
+    let expected = format!("Bearer {}", sim.token);
+    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if sim.draw_error(n) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    match fault {
+        Fault::Html => {
+            return ([(header::CONTENT_TYPE, "text/html")], "<html><body><h1>Sign in</h1></body></html>")
+                .into_response();
+        }
+        Fault::Truncated => {
+            return ([(header::CONTENT_TYPE, "application/json")], "{\"PageNumber\":1,\"Result\":[{\"Name\":\"Riv")
+                .into_response();
+        }
+        _ => {}
+    }
+    let needle = name.trim().to_lowercase();
+    let matches: Vec<&WireJob> = sim
+        .jobs
+        .iter()
+        .filter(|(lower, _)| match sim.match_mode {
+            MatchMode::Contains => lower.contains(&needle),
+            MatchMode::Prefix => lower.starts_with(&needle),
+        })
+        .map(|(_, j)| j)
+        .collect();
+    let page_size = q.page_size.and_then(|s| s.parse::<u64>().ok()).unwrap_or(20).clamp(1, sim.max_page_size);
+    let page = q.page.and_then(|s| s.parse::<u64>().ok()).unwrap_or(1).max(1);
+    let total_rows = matches.len() as u64;
+    let total_pages = total_rows.div_ceil(page_size);
+    let start = ((page - 1) * page_size).min(total_rows) as usize;
+    let end = (start + page_size as usize).min(matches.len());
+    let envelope = PageEnvelope {
+        page_number: Some(page as i64),
+        page_size: Some(page_size as i64),
+        total_rows: Some(total_rows as i64),
+        total_pages: Some(total_pages as i64),
+        result: matches[start..end].iter().map(|j| (*j).clone()).collect(),
+    };
+    axum::Json(envelope).into_response()
+}
+
+async fn stats(State(sim): State<Arc<Shared>>) -> axum::Json<Stats> {
+    axum::Json(sim.stats())
+}
+
+async fn control(State(sim): State<Arc<Shared>>, axum::Json(c): axum::Json<Control>) -> StatusCode {
+    if let Some(f) = c.fault {
+        sim.set_fault(f);
+    }
+    if let Some(ms) = c.latency_ms {
+        sim.latency_ms.store(ms, Ordering::Relaxed);
+    }
+    if let Some(rate) = c.error_rate {
+        sim.error_rate_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
+    }
+    StatusCode::NO_CONTENT
+}
+
+/// Loads a dataset file: a JSON array of Job objects (the API's shape; missing fields allowed)
+/// or a search envelope with `Result`.
+pub fn load_jobs(path: &std::path::Path) -> Result<Vec<WireJob>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let array = match value {
+        serde_json::Value::Object(mut o) => o.remove("Result").unwrap_or_default(),
+        v => v,
+    };
+    serde_json::from_value(array).map_err(|e| format!("{}: expected an array of jobs: {e}", path.display()))
+}

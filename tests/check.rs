@@ -1,0 +1,181 @@
+//! End-to-end tests of `synergy-ls check`: the real binary on real files against the simulator,
+//! because exit codes, stdout/stderr and the file walk are the interface CI depends on.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+use expect_test::expect;
+use serde_json::Value;
+use synergy_ls::simulator::{Fault, Simulator};
+
+fn write(dir: &Path, rel: &str, content: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+/// A small docs tree: one stale reference, one ambiguous, the rest fine or skipped.
+fn docs_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "docs/plan.md", "# Plan\nSee 😀 job:Riversde and job:Riverside.\n`job:InCode`\n".as_bytes());
+    write(dir.path(), "docs/notes.txt", b"Regional: job:Drainage\n");
+    write(dir.path(), "docs/image.png", b"\x89PNG\0\0job:Nope");
+    write(dir.path(), "docs/latin1.txt", b"caf\xe9 job:Nope\n");
+    write(dir.path(), "build/out.md", b"job:Nope\n");
+    write(dir.path(), ".gitignore", b"build/\n");
+    dir
+}
+
+async fn check(dir: &Path, sim_url: &str, token: &str, args: &[&str]) -> Output {
+    tokio::process::Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .current_dir(dir)
+        .env("SYNERGY_URL", sim_url)
+        .env("SYNERGY_TOKEN", token)
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn human_output_and_exit_codes() {
+    let sim = simulator().await;
+    let dir = docs_tree();
+    let out = check(dir.path(), &sim.url(), TOKEN, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "stale references fail the build");
+    expect![[r#"
+        information[ambiguous-job]: 3 jobs are named "Drainage": "Region A/Drainage", "Region B/Drainage", "Region North/Drainage"; use a path
+         --> docs/notes.txt:1:11
+          |
+        1 | Regional: job:Drainage
+          |           ^^^^^^^^^^^^
+          = help: job:"Region A/Drainage" or job:"Region B/Drainage" or job:"Region North/Drainage"
+
+        warning[unknown-job]: Unknown 12d Synergy job "Riversde"; did you mean "Riverside", "Riverside Park"?
+         --> docs/plan.md:2:7
+          |
+        2 | See 😀 job:Riversde and job:Riverside.
+          |       ^^^^^^^^^^^^
+          = help: job:Riverside or job:"Riverside Park"
+
+    "#]]
+    .assert_eq(&text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("note: skipped docs/latin1.txt: not UTF-8"), "{stderr}");
+    assert!(!stderr.contains("image.png"), "binary files are skipped quietly: {stderr}");
+    assert!(stderr.ends_with("synergy-ls: 2 problems in 3 references across 2 files\n"), "{stderr}");
+
+    // Only information-level findings: clean.
+    let out = check(dir.path(), &sim.url(), TOKEN, &["docs/notes.txt"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    // Excluding the stale file makes it clean too.
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--exclude", "docs/plan.md"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--include", "*.txt"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_output() {
+    let sim = simulator().await;
+    let dir = docs_tree();
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json", "docs/plan.md"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    expect![[r#"
+        [
+          {
+            "code": "unknown-job",
+            "column": 7,
+            "endColumn": 19,
+            "line": 2,
+            "message": "Unknown 12d Synergy job \"Riversde\"; did you mean \"Riverside\", \"Riverside Park\"?",
+            "path": "docs/plan.md",
+            "reference": "job:Riversde",
+            "severity": "warning",
+            "suggestions": [
+              "Riverside",
+              "Riverside Park"
+            ]
+          }
+        ]"#]]
+    .assert_eq(&serde_json::to_string_pretty(&findings).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn could_not_verify_is_exit_2_and_never_stale() {
+    let sim = simulator().await;
+    let dir = docs_tree();
+    for fault in [Fault::Outage, Fault::Error503, Fault::Html, Fault::Truncated, Fault::RateLimit] {
+        sim.set_fault(fault);
+        let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+        assert_eq!(out.status.code(), Some(2), "{fault:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).trim(), "[]", "{fault:?}: nothing reported stale");
+        assert!(text(&out.stderr).contains("error: could not verify"), "{fault:?}");
+    }
+    sim.set_fault(Fault::None);
+    let out = check(dir.path(), &sim.url(), "tok-WRONG-0b7e", &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("rejected the Personal Access Token"), "{stderr}");
+    assert!(!stderr.contains("tok-WRONG-0b7e") && !text(&out.stdout).contains("tok-WRONG-0b7e"));
+    // A server that is not there at all.
+    drop(sim);
+    let gone = Simulator::start(Default::default(), 0).await.unwrap();
+    let url = gone.url();
+    drop(gone);
+    let out = check(dir.path(), &url, TOKEN, &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("unreachable"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_and_configuration_errors_are_exit_3() {
+    let dir = docs_tree();
+    let run = |args: &'static [&'static str], url: &'static str| {
+        let dir = dir.path().to_path_buf();
+        async move {
+            let mut cmd = tokio::process::Command::new(BIN);
+            cmd.arg("check").args(args).current_dir(dir).env("SYNERGY_TOKEN", TOKEN).env_remove("SYNERGY_URL");
+            if !url.is_empty() {
+                cmd.env("SYNERGY_URL", url);
+            }
+            cmd.output().await.unwrap()
+        }
+    };
+    let out = run(&[], "").await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("SYNERGY_URL"));
+    let out = run(&[], "http://synergy.example.com").await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("allowInsecureHttp"), "{}", text(&out.stderr));
+    let out = run(&["--include", "a{"], "http://127.0.0.1:9").await;
+    assert_eq!(out.status.code(), Some(3));
+    let out = run(&["no/such/dir"], "http://127.0.0.1:9").await;
+    assert_eq!(out.status.code(), Some(3));
+    let out = run(&["--frobnicate"], "http://127.0.0.1:9").await;
+    assert_ne!(out.status.code(), Some(0));
+    write(dir.path(), ".synergy.toml", b"serverUrl = \n");
+    let out = run(&[], "").await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("not valid TOML"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_runs_on_the_bundled_examples() {
+    let out = tokio::process::Command::new(BIN).arg("demo").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("warning[unknown-job]: Unknown 12d Synergy job \"Riversde\""), "{stdout}");
+    assert!(stdout.contains("### Highway Upgrade 2024"), "{stdout}");
+    assert!(stdout.contains("SYNERGY_URL=http://127.0.0.1:8765"), "{stdout}");
+}

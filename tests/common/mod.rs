@@ -1,0 +1,270 @@
+//! Test harness: the real `synergy-ls` binary driven over stdio like an editor would, against
+//! the simulator on loopback. One helper per concern, so the tests read as scenarios.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use synergy_ls::simulator::{SimConfig, Simulator};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+pub const TOKEN: &str = "tok-TEST-8d1e5b";
+pub const BIN: &str = env!("CARGO_BIN_EXE_synergy-ls");
+pub const WAIT: Duration = Duration::from_secs(15);
+
+pub async fn simulator() -> Simulator {
+    Simulator::start(SimConfig { token: TOKEN.into(), ..SimConfig::default() }, 0).await.expect("simulator starts")
+}
+
+/// A language client speaking to the binary.
+pub struct Lsp {
+    child: Child,
+    stdin: ChildStdin,
+    incoming: mpsc::UnboundedReceiver<Value>,
+    /// Notifications and requests from the server not consumed yet.
+    backlog: VecDeque<Value>,
+    next_id: i64,
+    /// What `workspace/configuration` answers with.
+    pub settings: Value,
+    /// Every message the server sent, for leak checks.
+    pub transcript: Arc<Mutex<Vec<String>>>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+impl Lsp {
+    pub fn spawn(env: &[(&str, &str)]) -> Lsp {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--stdio")
+            .env_remove("SYNERGY_URL")
+            .env_remove("SYNERGY_TOKEN")
+            .env_remove("RUST_LOG")
+            .env_remove("SYNERGY_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("binary starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr_pipe = child.stderr.take().unwrap();
+        let (tx, incoming) = mpsc::unbounded_channel();
+        let transcript = Arc::new(Mutex::new(Vec::new()));
+        let t = transcript.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut len = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        len = v.parse::<usize>().ok();
+                    }
+                }
+                let mut body = vec![0; len.expect("Content-Length")];
+                if reader.read_exact(&mut body).await.is_err() {
+                    return;
+                }
+                let text = String::from_utf8(body).expect("UTF-8 message");
+                t.lock().unwrap().push(text.clone());
+                let _ = tx.send(serde_json::from_str(&text).expect("JSON message"));
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let s = stderr.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr_pipe).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                s.lock().unwrap().push_str(&line);
+                s.lock().unwrap().push('\n');
+            }
+        });
+        Lsp { child, stdin, incoming, backlog: VecDeque::new(), next_id: 1, settings: Value::Null, transcript, stderr }
+    }
+
+    /// Spawns with the simulator's URL and the given token, and initializes.
+    pub async fn start(sim: &Simulator, token: &str) -> Lsp {
+        let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", token)]);
+        lsp.initialize(json!({}), json!(null)).await;
+        lsp
+    }
+
+    pub async fn send(&mut self, msg: Value) {
+        let body = msg.to_string();
+        let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        self.stdin.write_all(frame.as_bytes()).await.expect("write");
+        self.stdin.flush().await.unwrap();
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).await.expect("write");
+        self.stdin.flush().await.unwrap();
+    }
+
+    pub async fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params})).await;
+    }
+
+    /// Sends a request and returns its `result` (panics on an error response).
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let response = self.request_raw(method, params).await;
+        assert!(response.get("error").is_none(), "{method} failed: {response}");
+        response["result"].clone()
+    }
+
+    pub async fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        self.next_matching(|m| m.get("id") == Some(&json!(id)) && m.get("method").is_none()).await
+    }
+
+    /// Reads messages until one matches; answers server requests and keeps the rest.
+    async fn next_matching(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.backlog.iter().position(&pred) {
+            return self.backlog.remove(i).unwrap();
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.incoming.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out; backlog: {:?}\nstderr: {}", self.backlog, self.stderr()))
+                .expect("server closed stdout");
+            if msg.get("id").is_some() && msg.get("method").is_some() {
+                self.answer_server_request(&msg).await;
+            }
+            if pred(&msg) {
+                return msg;
+            }
+            self.backlog.push_back(msg);
+        }
+    }
+
+    async fn answer_server_request(&mut self, msg: &Value) {
+        let result = match msg["method"].as_str() {
+            Some("workspace/configuration") => {
+                let n = msg["params"]["items"].as_array().map_or(1, Vec::len);
+                Value::Array(vec![self.settings.clone(); n])
+            }
+            _ => Value::Null,
+        };
+        self.send(json!({"jsonrpc": "2.0", "id": msg["id"], "result": result})).await;
+    }
+
+    pub async fn notification(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let method = method.to_string();
+        self.next_matching(move |m| m.get("id").is_none() && m["method"] == method.as_str() && pred(&m["params"])).await
+            ["params"]
+            .clone()
+    }
+
+    /// The next diagnostics for `uri` that satisfy `pred`.
+    pub async fn diagnostics(&mut self, uri: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let uri = uri.to_string();
+        let p = self
+            .notification("textDocument/publishDiagnostics", move |p| {
+                p["uri"] == uri.as_str() && pred(p["diagnostics"].as_array().map(Vec::as_slice).unwrap_or(&[]))
+            })
+            .await;
+        p["diagnostics"].as_array().unwrap().clone()
+    }
+
+    /// Messages (`window/showMessage`) received so far, draining them from the backlog.
+    pub async fn drain_messages(&mut self, settle: Duration) -> Vec<Value> {
+        tokio::time::sleep(settle).await;
+        while let Ok(msg) = self.incoming.try_recv() {
+            if msg.get("id").is_some() && msg.get("method").is_some() {
+                self.answer_server_request(&msg).await;
+            }
+            self.backlog.push_back(msg);
+        }
+        let (messages, rest): (Vec<Value>, Vec<Value>) =
+            self.backlog.drain(..).partition(|m| m["method"] == "window/showMessage");
+        self.backlog = rest.into();
+        messages.into_iter().map(|m| m["params"].clone()).collect()
+    }
+
+    pub async fn initialize(&mut self, init_options: Value, extra_caps: Value) -> Value {
+        let mut caps = json!({
+            "general": {"positionEncodings": ["utf-16"]},
+            "textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]}},
+        });
+        if let (Some(c), Some(extra)) = (caps.as_object_mut(), extra_caps.as_object()) {
+            for (k, v) in extra {
+                c.insert(k.clone(), v.clone());
+            }
+        }
+        let result = self
+            .request(
+                "initialize",
+                json!({"processId": null, "rootUri": null, "capabilities": caps, "initializationOptions": init_options}),
+            )
+            .await;
+        self.notify("initialized", json!({})).await;
+        result
+    }
+
+    pub async fn open(&mut self, uri: &str, language: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}),
+        )
+        .await;
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn transcript(&self) -> String {
+        self.transcript.lock().unwrap().join("\n")
+    }
+
+    pub async fn shutdown(mut self) -> std::process::ExitStatus {
+        self.request("shutdown", Value::Null).await;
+        self.notify("exit", Value::Null).await;
+        tokio::time::timeout(WAIT, self.child.wait()).await.expect("exits").expect("status")
+    }
+}
+
+/// A position `{line, character}` in UTF-16 units of `needle`'s first occurrence plus `delta` chars.
+pub fn pos_of(text: &str, needle: &str, delta: usize) -> Value {
+    let at = text.find(needle).expect("needle in text");
+    let line = text[..at].matches('\n').count();
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let prefix: String = text[line_start..at].chars().chain(needle.chars().take(delta)).collect();
+    json!({"line": line, "character": prefix.encode_utf16().count()})
+}
+
+/// Applies one LSP TextEdit (UTF-16 positions) to a text.
+pub fn apply_edit(text: &str, edit: &Value) -> String {
+    let offset = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        let col = p["character"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        let mut units = 0;
+        for (i, c) in text[start..].char_indices() {
+            if units >= col || c == '\n' {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        text.len()
+    };
+    let (a, b) = (offset(&edit["range"]["start"]), offset(&edit["range"]["end"]));
+    format!("{}{}{}", &text[..a], edit["newText"].as_str().unwrap(), &text[b..])
+}

@@ -1,0 +1,285 @@
+//! End-to-end: the real binary over stdio against the simulator on loopback. These are the
+//! user's scenarios (open, see diagnostics, hover, complete, fix, change settings, lose the
+//! server, have the token rejected); they need the process boundary to be real, because the
+//! transport, the environment and the process's own output are part of what is tested.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use synergy_ls::simulator::Fault;
+
+const URI: &str = "file:///work/ws/plan.md";
+const DOC: &str = "# Plan 😀 job:Riverside\nSee job:\"Highway Upgrade 2024\" and job:Drainage, job:riverside, job:Riversde.\n`job:InCode` is syntax.\n";
+
+fn codes(diags: &[Value]) -> Vec<String> {
+    let mut c: Vec<String> = diags.iter().map(|d| d["code"].as_str().unwrap().to_string()).collect();
+    c.sort();
+    c
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diagnostics_hover_completion_and_quick_fixes() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::start(&sim, TOKEN).await;
+    lsp.open(URI, "markdown", DOC).await;
+
+    let diags = lsp.diagnostics(URI, |d| d.len() == 3).await;
+    assert_eq!(codes(&diags), ["ambiguous-job", "case-mismatch", "unknown-job"]);
+    let unknown = diags.iter().find(|d| d["code"] == "unknown-job").unwrap();
+    assert_eq!(unknown["severity"], 2);
+    assert_eq!(unknown["source"], "synergy");
+    assert_eq!(unknown["range"]["start"], pos_of(DOC, "job:Riversde", 0));
+    assert_eq!(unknown["range"]["end"], pos_of(DOC, "job:Riversde", 12));
+    assert!(unknown["message"].as_str().unwrap().contains("did you mean \"Riverside\""));
+    let ambiguous = diags.iter().find(|d| d["code"] == "ambiguous-job").unwrap();
+    assert_eq!(ambiguous["severity"], 3);
+    for path in ["Region A/Drainage", "Region B/Drainage", "Region North/Drainage"] {
+        assert!(ambiguous["message"].as_str().unwrap().contains(path), "{ambiguous}");
+    }
+
+    // Hover after an emoji (UTF-16 positions): the job card, with the HTML description as text.
+    let hover = lsp
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": pos_of(DOC, "job:Riverside", 6)}),
+        )
+        .await;
+    let card = hover["contents"]["value"].as_str().unwrap();
+    assert_eq!(hover["contents"]["kind"], "markdown");
+    assert!(card.starts_with("### Riverside\n"), "{card}");
+    assert!(card.contains("ID `40002_1`"), "{card}");
+    assert!(card.contains("Flood mitigation for the Riverside precinct & levee."), "{card}");
+    assert!(!card.contains("<P>") && !card.contains("&amp;"), "{card}");
+    assert_eq!(hover["range"]["start"], pos_of(DOC, "job:Riverside", 0));
+
+    // Hover on an unknown job lists close names.
+    let hover = lsp
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": pos_of(DOC, "job:Riversde", 5)}),
+        )
+        .await;
+    let card = hover["contents"]["value"].as_str().unwrap();
+    assert!(card.contains("Unknown job") && card.contains("`Riverside`"), "{card}");
+
+    // Type `job:"Highway Up` on a new line (with an auto-closed quote) and complete.
+    let line = 3;
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [
+            {"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": "Next: job:\"Highway Up\""}
+        ]}),
+    )
+    .await;
+    let text = format!("{DOC}Next: job:\"Highway Up\"");
+    let cursor = json!({"line": line, "character": "Next: job:\"Highway Up".len()});
+    let list = lsp
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": cursor,
+            "context": {"triggerKind": 1}}),
+        )
+        .await;
+    let items = list["items"].as_array().unwrap();
+    let item = items.iter().find(|i| i["label"] == "Highway Upgrade 2024").expect("completion offered");
+    assert_eq!(item["detail"], "Highway Upgrade 2024");
+    assert_eq!(item["filterText"], "\"Highway Upgrade 2024");
+    assert!(item["documentation"]["value"].as_str().unwrap().contains("Duplication of the highway"));
+    let edited = apply_edit(&text, &item["textEdit"]);
+    assert_eq!(edited.lines().nth(3).unwrap(), "Next: job:\"Highway Upgrade 2024\"");
+
+    // Bare completion of a name with spaces inserts it quoted.
+    let list = lsp
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": pos_of(&text, "job:Riverside", 13)}),
+        )
+        .await;
+    let park =
+        list["items"].as_array().unwrap().iter().find(|i| i["label"] == "Riverside Park").expect("Riverside Park");
+    assert_eq!(apply_edit(&text, &park["textEdit"]).lines().next().unwrap(), "# Plan 😀 job:\"Riverside Park\"");
+
+    // Quick fixes: unknown -> closest names; case mismatch -> the right case; ambiguous -> paths.
+    // Version 2 also flags the half-typed `job:"Highway Up"`.
+    let diags = lsp.diagnostics(URI, |d| d.len() == 4).await;
+    let unknown =
+        diags.iter().find(|d| d["code"] == "unknown-job" && d["range"]["start"]["line"] == 1).unwrap().clone();
+    let actions = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": unknown["range"],
+            "context": {"diagnostics": [unknown]}}),
+        )
+        .await;
+    let first = &actions[0];
+    assert_eq!(first["title"], "Replace with \"Riverside\"");
+    assert_eq!(first["kind"], "quickfix");
+    assert_eq!(first["diagnostics"][0]["code"], "unknown-job");
+    let edit = &first["edit"]["changes"][URI][0];
+    assert!(apply_edit(&text, edit).contains("job:Riverside."), "{edit}");
+    let case = diags.iter().find(|d| d["code"] == "case-mismatch").unwrap().clone();
+    let actions = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": case["range"], "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(actions[0]["title"], "Change to \"Riverside\"");
+    assert_eq!(actions[0]["isPreferred"], true);
+    let ambiguous = diags.iter().find(|d| d["code"] == "ambiguous-job").unwrap().clone();
+    let actions = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": ambiguous["range"], "context": {"diagnostics": []}}),
+        )
+        .await;
+    let fixed = apply_edit(&text, &actions[1]["edit"]["changes"][URI][0]);
+    assert!(fixed.contains("job:\"Region B/Drainage\","), "{fixed}");
+
+    // Closing clears the diagnostics.
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": URI}})).await;
+    lsp.diagnostics(URI, |d| d.is_empty()).await;
+    assert!(lsp.shutdown().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_change_applies_without_restart() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+    lsp.settings = json!({"webUrlTemplate": "https://web.example/jobs/{id}"});
+    lsp.initialize(json!({}), json!({"workspace": {"configuration": true}})).await;
+    lsp.open(URI, "markdown", "job:Riversde and job:Riverside\n").await;
+    let diags = lsp.diagnostics(URI, |d| d.len() == 1).await;
+    assert_eq!(diags[0]["severity"], 2);
+    // Document links come from the pulled webUrlTemplate.
+    let links = lsp.request("textDocument/documentLink", json!({"textDocument": {"uri": URI}})).await;
+    assert_eq!(links[0]["target"], "https://web.example/jobs/40002_1");
+
+    // Pushed settings: unknown jobs become errors.
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"synergy": {"diagnostics": {"severity": {"unknownJob": "error"}}}}}),
+    )
+    .await;
+    let diags = lsp.diagnostics(URI, |d| d.len() == 1 && d[0]["severity"] == 1).await;
+    assert_eq!(diags[0]["code"], "unknown-job");
+    // A null payload makes the server pull: turning the code off clears it.
+    lsp.settings = json!({"diagnostics": {"severity": {"unknownJob": "off"}}});
+    lsp.notify("workspace/didChangeConfiguration", json!({"settings": null})).await;
+    lsp.diagnostics(URI, |d| d.is_empty()).await;
+    // `synergy.refresh` drops the cache: the next check asks the server again.
+    let before = sim.requests_for("Riverside");
+    lsp.request("workspace/executeCommand", json!({"command": "synergy.refresh", "arguments": []})).await;
+    let asked_again = async {
+        while sim.requests_for("Riverside") == before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, asked_again).await.expect("refresh asks the server again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_never_reports_unknown_and_recovers_by_itself() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::start(&sim, TOKEN).await;
+    lsp.open(URI, "markdown", "job:Riverside\n").await;
+    lsp.diagnostics(URI, |d| d.is_empty()).await;
+
+    sim.set_fault(Fault::Outage);
+    let other = "file:///work/ws/other.md";
+    lsp.open(other, "markdown", "job:Riversde job:\"Zürich Tunnel\" job:Nope\n").await;
+    // While the server is down: no diagnostics at all for uncached names.
+    let diags = lsp.diagnostics(other, |_| true).await;
+    assert!(diags.is_empty(), "{diags:?}");
+    // Hover from cache still works; an uncached name says why it is not checked.
+    let hover = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 5}}))
+        .await;
+    assert!(hover["contents"]["value"].as_str().unwrap().starts_with("### Riverside"));
+    let hover = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": other}, "position": {"line": 0, "character": 5}}))
+        .await;
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("unreachable"), "{hover}");
+
+    let messages = lsp.drain_messages(Duration::from_secs(3)).await;
+    let warnings: Vec<_> = messages.iter().filter(|m| m["type"] == 2).collect();
+    assert_eq!(warnings.len(), 1, "told once: {messages:?}");
+    assert!(warnings[0]["message"].as_str().unwrap().contains("unreachable"));
+
+    // The server comes back: verdicts return without a restart.
+    sim.set_fault(Fault::None);
+    let diags = lsp.diagnostics(other, |d| d.len() == 2).await;
+    assert_eq!(codes(&diags), ["unknown-job", "unknown-job"]);
+    let messages = lsp.drain_messages(Duration::from_millis(200)).await;
+    assert!(
+        messages.iter().any(|m| m["type"] == 3 && m["message"].as_str().unwrap().contains("connected")),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_token_is_reported_once_and_never_leaks() {
+    let sim = simulator().await;
+    let wrong = "tok-WRONG-55aa01";
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", wrong), ("SYNERGY_LOG", "trace")]);
+    lsp.initialize(json!({}), json!(null)).await;
+    lsp.open(URI, "markdown", "job:Riversde job:Riverside job:Drainage\n").await;
+    lsp.open("file:///work/ws/b.md", "markdown", "job:Nope\n").await;
+    let diags = lsp.diagnostics(URI, |_| true).await;
+    assert!(diags.is_empty(), "no false diagnostics: {diags:?}");
+    let messages = lsp.drain_messages(Duration::from_secs(2)).await;
+    let errors: Vec<_> = messages.iter().filter(|m| m["type"] == 1).collect();
+    assert_eq!(errors.len(), 1, "{messages:?}");
+    let text = errors[0]["message"].as_str().unwrap();
+    assert!(
+        text.contains("rejected") && text.contains("180 days") && text.contains("Personal Access Tokens"),
+        "{text}"
+    );
+    let status = lsp.shutdown_checked(wrong).await;
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_references_to_few_names_cost_one_search_each() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::start(&sim, TOKEN).await;
+    let names = ["Riverside", "\"Highway Upgrade 2024\"", "Bridge", "\"Zürich Tunnel\"", "\"Region A/Drainage\""];
+    let text: String = (0..400).map(|i| format!("Line {i}: job:{}\n", names[i % names.len()])).collect();
+    lsp.open(URI, "markdown", &text).await;
+    lsp.open("file:///work/ws/copy.md", "markdown", &text).await;
+    lsp.diagnostics(URI, |d| d.is_empty()).await;
+    lsp.diagnostics("file:///work/ws/copy.md", |d| d.is_empty()).await;
+    assert_eq!(sim.requests_for("Riverside"), 1);
+    assert_eq!(sim.requests_for("Highway Upgrade 2024"), 1);
+    assert_eq!(sim.requests_for("Zürich Tunnel"), 1);
+    assert_eq!(sim.requests_for("Drainage"), 1, "a path is searched by its last segment");
+    assert_eq!(sim.requests_for("Bridge"), 2, "its exact match is on page 2");
+    assert_eq!(sim.requests(), 6);
+    // Hovering every reference costs nothing more.
+    for line in [0, 1, 2, 3, 4] {
+        lsp.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": {"line": line, "character": 12}}),
+        )
+        .await;
+    }
+    assert_eq!(sim.requests(), 6);
+}
+
+impl Lsp {
+    /// Shuts down and asserts the token appeared nowhere the server wrote.
+    async fn shutdown_checked(self, token: &str) -> std::process::ExitStatus {
+        let transcript = self.transcript.clone();
+        let stderr = self.stderr.clone();
+        let status = self.shutdown().await;
+        let out = transcript.lock().unwrap().join("\n");
+        let err = stderr.lock().unwrap().clone();
+        assert!(!err.is_empty(), "trace logging produced output");
+        assert!(!out.contains(token), "token in LSP output");
+        assert!(!err.contains(token), "token in logs:\n{err}");
+        status
+    }
+}
