@@ -283,3 +283,76 @@ impl Lsp {
         status
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_sources_workspace_file_and_utf8_positions() {
+    let sim = simulator().await;
+    // The workspace file gives the URL; the token in it is refused with a warning.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join(".synergy.toml"),
+        format!("serverUrl = \"{}\"\ntoken = \"tok-COMMITTED-3c9d\"\n", sim.url()),
+    )
+    .unwrap();
+    let root_uri = format!("file://{}", root.path().display());
+    // No token in the environment: it comes from tokenCommand in initializationOptions.
+    let mut lsp = Lsp::spawn(&[]);
+    let result = lsp
+        .request(
+            "initialize",
+            json!({"processId": null, "rootUri": root_uri,
+                "capabilities": {"general": {"positionEncodings": ["utf-8", "utf-32"]}},
+                "initializationOptions": {"tokenCommand": format!("echo {TOKEN}")}}),
+        )
+        .await;
+    lsp.notify("initialized", json!({})).await;
+    assert_eq!(result["capabilities"]["positionEncoding"], "utf-8");
+    assert_eq!(result["serverInfo"]["name"], "synergy-ls");
+    let text = "é😀 job:Riversde\n";
+    lsp.open(URI, "plaintext", text).await;
+    let diags = lsp.diagnostics(URI, |d| d.len() == 1).await;
+    // UTF-8: the column counts bytes (é = 2, 😀 = 4, space = 1).
+    assert_eq!(diags[0]["range"]["start"], json!({"line": 0, "character": 7}));
+    let messages = lsp.drain_messages(Duration::from_millis(300)).await;
+    let warning = messages.iter().find(|m| m["type"] == 2).expect("a warning about the token in the file");
+    assert!(warning["message"].as_str().unwrap().contains(".synergy.toml"), "{messages:?}");
+    assert!(!lsp.transcript().contains("tok-COMMITTED-3c9d"));
+    assert!(!lsp.transcript().contains(TOKEN));
+
+    // initializationOptions.token works for clients that cannot set the environment.
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url())]);
+    lsp.initialize(json!({"token": TOKEN}), json!(null)).await;
+    lsp.open(URI, "markdown", "job:Riversde\n").await;
+    lsp.diagnostics(URI, |d| d.len() == 1).await;
+    assert!(!lsp.stderr().contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_configured_is_said_once_and_nothing_is_flagged() {
+    let mut lsp = Lsp::spawn(&[]);
+    lsp.initialize(json!({}), json!(null)).await;
+    lsp.open(URI, "markdown", "job:Riversde\n").await;
+    lsp.open("file:///work/ws/2.md", "markdown", "job:Other\n").await;
+    let diags = lsp.diagnostics(URI, |_| true).await;
+    assert!(diags.is_empty());
+    let hover = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 4}}))
+        .await;
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("SYNERGY_URL"), "{hover}");
+    let messages = lsp.drain_messages(Duration::from_millis(500)).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0]["message"].as_str().unwrap().contains("No 12d Synergy server is configured"));
+    // Requests for unknown methods and garbage do not take the server down.
+    let response = lsp.request_raw("textDocument/frobnicate", json!({})).await;
+    assert_eq!(response["error"]["code"], -32601);
+    lsp.send_raw(b"Content-Length: 7\r\n\r\n{oops}\n").await;
+    let parse_error = lsp.next_matching(|m| m["error"]["code"] == -32700).await;
+    assert_eq!(parse_error["id"], Value::Null);
+    lsp.send_raw(b"Content-Length: 5\r\n\r\n[1,2]").await;
+    lsp.next_matching(|m| m["error"]["message"].as_str().is_some_and(|s| s.contains("not a JSON-RPC"))).await;
+    let hover = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": URI}, "position": {"line": 99, "character": 99}}))
+        .await;
+    assert!(hover.is_null());
+    assert!(lsp.shutdown().await.success());
+}

@@ -15,6 +15,25 @@ use super::{from_proto, handlers, to_proto};
 use crate::config::{Source, env_layer, file_layer};
 use crate::scan::DocKind;
 
+/// Runs a handler, turning a panic into a logged internal error so one bad request cannot take
+/// the server down.
+async fn guarded<T>(method: &'static str, fut: impl std::future::Future<Output = T>) -> Result<T> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(fut).catch_unwind().await.map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        tracing::error!(method, "handler panicked: {what}");
+        Error {
+            code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
+            message: format!("synergy-ls: internal error in {method}").into(),
+            data: None,
+        }
+    })
+}
+
 /// The command that drops the cache and re-checks open documents.
 pub const REFRESH_COMMAND: &str = "synergy.refresh";
 
@@ -144,13 +163,19 @@ impl LanguageServer for Server {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri;
-        {
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let Some(mut doc) = self.state.docs.get_mut(&uri) else {
                 tracing::warn!(uri = uri.as_str(), "didChange for a document that is not open; ignored");
                 return;
             };
             let edits = params.content_changes.into_iter().map(from_proto::edit).collect();
             doc.apply(params.text_document.version, edits, self.state.caps().encoding);
+        }));
+        if applied.is_err() {
+            // The document's text can no longer be trusted: forget it rather than guess.
+            tracing::error!(uri = uri.as_str(), "applying an edit panicked; the document is dropped until reopened");
+            self.state.docs.remove(&uri);
+            return;
         }
         let debounce = Duration::from_millis(self.state.config().diagnostics.debounce_ms);
         self.state.schedule(uri, debounce);
@@ -171,19 +196,19 @@ impl LanguageServer for Server {
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        Ok(handlers::hover(&self.state, params).await)
+        guarded("textDocument/hover", handlers::hover(&self.state, params)).await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        Ok(handlers::completion(&self.state, params).await)
+        guarded("textDocument/completion", handlers::completion(&self.state, params)).await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        Ok(handlers::code_action(&self.state, params).await)
+        guarded("textDocument/codeAction", handlers::code_action(&self.state, params)).await
     }
 
     async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
-        Ok(handlers::document_links(&self.state, params).await)
+        guarded("textDocument/documentLink", handlers::document_links(&self.state, params)).await
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {

@@ -498,4 +498,160 @@ mod tests {
         let names: Vec<_> = rank_completions("highway", pool).iter().map(|j| j.name.clone()).collect();
         assert_eq!(names, ["Highway", "Highway Upgrade 2024", "Old Highway", "Hihgway Depot"]);
     }
+
+    mod against_the_simulator {
+        use super::*;
+        use crate::api::ClientSettings;
+        use crate::config::Secret;
+        use crate::resolve::clock::ManualClock;
+        use crate::simulator::{MatchMode, SimConfig, Simulator};
+
+        async fn setup(config: SimConfig, clock: Arc<dyn Clock>) -> (Simulator, Arc<Resolver>) {
+            let sim = Simulator::start(SimConfig { token: "t".into(), ..config }, 0).await.unwrap();
+            let client = Client::new(&ClientSettings {
+                server_url: Some(sim.url()),
+                token: Some(Secret::new("t")),
+                allow_insecure_http: false,
+            });
+            let settings =
+                Settings { ttl: Duration::from_secs(300), negative_ttl: Duration::from_secs(60), max_concurrent: 4 };
+            (sim, Resolver::new(client, settings, clock))
+        }
+
+        fn summary(r: &Resolution) -> String {
+            match r {
+                Resolution::Found(j) => format!("found {}", j.id),
+                Resolution::Ambiguous(js) => format!("ambiguous {}", js.len()),
+                Resolution::CaseMismatch(js) => format!("case {}", js[0].path),
+                Resolution::Unknown { suggestions } => format!("unknown {}", suggestions.len()),
+                Resolution::Unavailable(u) => format!("unavailable {u:?}"),
+            }
+        }
+
+        #[tokio::test]
+        async fn same_verdicts_whether_the_server_matches_by_prefix_or_substring() {
+            let names = ["Riverside", "Drainage", "Region A/Drainage", "riverside", "Bridge", "Zürich Tunnel", "Nope"];
+            let mut results = Vec::new();
+            for mode in [MatchMode::Contains, MatchMode::Prefix] {
+                for page in [20, 3] {
+                    let config = SimConfig { match_mode: mode, max_page_size: page, ..SimConfig::default() };
+                    let (_sim, resolver) = setup(config, Arc::new(clock::SystemClock)).await;
+                    let mut verdicts = Vec::new();
+                    for name in names {
+                        verdicts.push(summary(&resolver.resolve(name).await.resolution));
+                    }
+                    results.push(verdicts.join(", "));
+                }
+            }
+            expect_test::expect![
+                "found 40002_1, ambiguous 3, found 40019_1, case Riverside, found 40054_1, found 40007_1, unknown 0"
+            ]
+            .assert_eq(&results[0]);
+            assert!(results.iter().all(|r| r == &results[0]), "{results:#?}");
+        }
+
+        #[tokio::test]
+        async fn the_page_size_comes_from_the_response() {
+            // The server caps pages at 5: "Bridge" (the 28th match) is found on page 6.
+            let config = SimConfig { max_page_size: 5, ..SimConfig::default() };
+            let (sim, resolver) = setup(config, Arc::new(clock::SystemClock)).await;
+            assert!(matches!(resolver.resolve("Bridge").await.resolution, Resolution::Found(_)));
+            assert_eq!(sim.requests_for("Bridge"), 6);
+        }
+
+        #[tokio::test]
+        async fn single_flight_one_request_however_many_ask() {
+            let (sim, resolver) = setup(SimConfig::default(), Arc::new(clock::SystemClock)).await;
+            sim.set_latency(Duration::from_millis(50));
+            let asks = (0..50).map(|i| {
+                let r = resolver.clone();
+                let name = if i % 2 == 0 { "Drainage" } else { "Region B/Drainage" };
+                tokio::spawn(async move { r.resolve(name).await })
+            });
+            for ask in futures::future::join_all(asks).await {
+                assert!(!matches!(ask.unwrap().resolution, Resolution::Unavailable(_)));
+            }
+            assert_eq!(sim.requests(), 1);
+        }
+
+        #[tokio::test]
+        async fn ttls_on_a_manual_clock() {
+            let clock = Arc::new(ManualClock::default());
+            let (sim, resolver) = setup(SimConfig::default(), clock.clone()).await;
+            assert!(matches!(resolver.resolve("Riverside").await.resolution, Resolution::Found(_)));
+            assert!(matches!(resolver.resolve("Nope-Nope").await.resolution, Resolution::Unknown { .. }));
+            assert_eq!((sim.requests_for("Riverside"), sim.requests_for("Nope-Nope")), (1, 1));
+            // Within the negative TTL nothing is asked again.
+            clock.advance(Duration::from_secs(59));
+            resolver.resolve("Riverside").await;
+            resolver.resolve("Nope-Nope").await;
+            assert_eq!(sim.requests(), 3, "two searches and one for suggestions");
+            // Past the negative TTL, "unknown" is served stale and refreshed in the background.
+            clock.advance(Duration::from_secs(2));
+            let stale = resolver.resolve("Nope-Nope").await;
+            assert!(matches!(stale.resolution, Resolution::Unknown { .. }));
+            assert_eq!(stale.age, Some(Duration::from_secs(61)));
+            wait_for(|| sim.requests_for("Nope-Nope") == 2).await;
+            assert_eq!(sim.requests_for("Riverside"), 1, "still fresh");
+            clock.advance(Duration::from_secs(300));
+            resolver.resolve("Riverside").await;
+            wait_for(|| sim.requests_for("Riverside") == 2).await;
+            // The refreshed answer is fresh again.
+            let fresh = resolver.resolve("Riverside").await;
+            assert_eq!(fresh.age, Some(Duration::ZERO));
+        }
+
+        #[tokio::test]
+        async fn failures_are_never_cached() {
+            let (sim, resolver) = setup(SimConfig::default(), Arc::new(clock::SystemClock)).await;
+            sim.set_fault(crate::simulator::Fault::Unauthorized);
+            let r = resolver.resolve("Riverside").await;
+            assert_eq!(r.resolution, Resolution::Unavailable(crate::model::Unavailable::TokenRejected(401)));
+            assert!(resolver.resolve_cached("Riverside").is_none());
+            // A new token (reconfigure) gets a fresh try at once.
+            sim.set_fault(crate::simulator::Fault::None);
+            let client = Client::new(&ClientSettings {
+                server_url: Some(sim.url()),
+                token: Some(Secret::new("t")),
+                allow_insecure_http: false,
+            });
+            resolver.reconfigure(
+                client,
+                Settings { ttl: Duration::from_secs(1), negative_ttl: Duration::from_secs(1), max_concurrent: 1 },
+            );
+            assert!(matches!(resolver.resolve("Riverside").await.resolution, Resolution::Found(_)));
+        }
+
+        #[tokio::test]
+        async fn completion_reuses_a_complete_shorter_prefix() {
+            let (sim, resolver) = setup(SimConfig::default(), Arc::new(clock::SystemClock)).await;
+            let first = resolver.complete("Hig", 10).await;
+            assert_eq!(first.jobs[0].name, "Highway Upgrade 2024");
+            assert!(!first.incomplete);
+            for typed in ["High", "Highw", "Highwa", "Highway", "Highway U"] {
+                let c = resolver.complete(typed, 10).await;
+                assert_eq!(c.jobs[0].name, "Highway Upgrade 2024", "{typed}");
+            }
+            assert_eq!(sim.requests(), 1, "one search for six keystrokes");
+            // Non-ASCII and paths.
+            let c = resolver.complete("Zür", 10).await;
+            assert_eq!(c.jobs[0].name, "Zürich Tunnel");
+            let c = resolver.complete("Region North/Dr", 10).await;
+            assert_eq!(c.jobs[0].path, "Region North/Drainage");
+            // A long list is capped and says so.
+            let c = resolver.complete("a", 10).await;
+            assert_eq!(c.jobs.len(), 10);
+            assert!(c.incomplete);
+        }
+
+        async fn wait_for(cond: impl Fn() -> bool) {
+            for _ in 0..500 {
+                if cond() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("condition not reached");
+        }
+    }
 }

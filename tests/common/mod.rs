@@ -134,7 +134,7 @@ impl Lsp {
     }
 
     /// Reads messages until one matches; answers server requests and keeps the rest.
-    async fn next_matching(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn next_matching(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
         if let Some(i) = self.backlog.iter().position(&pred) {
             return self.backlog.remove(i).unwrap();
         }

@@ -1,0 +1,202 @@
+//! A guard between stdio and tower-lsp-server's codec.
+//!
+//! tower-lsp-server reads stdin through a framed reader that ends the whole stream after one
+//! undecodable message, so a single malformed message would silently shut the server down.
+//! Here every frame is read and checked first: well-formed JSON-RPC messages are passed on
+//! byte for byte; anything else (bad headers, bodies that are not JSON or not JSON-RPC, a
+//! `Content-Length` beyond [`MAX_BODY`]) is answered with a JSON-RPC error, logged, and
+//! skipped, and the server keeps running. One writer task owns stdout, so the server's
+//! messages and these errors are never interleaved mid-frame.
+
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use tower_lsp_server::jsonrpc::{Request, Response};
+
+/// The largest message accepted. A 50 MB document fits; a runaway header does not.
+pub const MAX_BODY: usize = 256 * 1024 * 1024;
+const MAX_HEADER_LINE: usize = 8 * 1024;
+const PIPE: usize = 1 << 16;
+
+/// Why a frame was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// Headers without a usable `Content-Length`.
+    Header(String),
+    /// A body larger than [`MAX_BODY`] (it is skipped).
+    TooLarge(usize),
+}
+
+/// Reads one frame's body. `Ok(None)` at the end of input.
+pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<Option<Result<Vec<u8>, FrameError>>> {
+    let mut length: Option<Result<usize, String>> = None;
+    let mut saw_any = false;
+    loop {
+        let mut line = Vec::new();
+        let n = (&mut *r).take(MAX_HEADER_LINE as u64).read_until(b'\n', &mut line).await?;
+        if n == 0 {
+            return Ok(if saw_any { Some(Err(FrameError::Header("input ended inside headers".into()))) } else { None });
+        }
+        saw_any = true;
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse().map_err(|_| format!("bad Content-Length `{}`", value.trim())));
+            }
+        } else if length.is_none() {
+            length = Some(Err(format!("not a header line: `{}`", line.chars().take(40).collect::<String>())));
+        }
+    }
+    let len = match length {
+        Some(Ok(len)) => len,
+        Some(Err(e)) => return Ok(Some(Err(FrameError::Header(e)))),
+        None => return Ok(Some(Err(FrameError::Header("no Content-Length header".into())))),
+    };
+    if len > MAX_BODY {
+        tokio::io::copy(&mut (&mut *r).take(len as u64), &mut tokio::io::sink()).await?;
+        return Ok(Some(Err(FrameError::TooLarge(len))));
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).await?;
+    Ok(Some(Ok(body)))
+}
+
+/// Whether tower-lsp-server can decode the body (it would otherwise end the stream).
+fn is_json_rpc(body: &[u8]) -> Result<(), String> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    enum Message {
+        Response(Response),
+        Request(Request),
+    }
+    match serde_json::from_slice::<Message>(body) {
+        Ok(_) => Ok(()),
+        Err(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(e) => Err(format!("not JSON: {e}")),
+            Ok(_) => Err("JSON, but not a JSON-RPC 2.0 request, notification or response".into()),
+        },
+    }
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn error_frame(code: i64, message: &str) -> Vec<u8> {
+    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    frame(body.to_string().as_bytes())
+}
+
+/// Serves `service` on `input`/`output` behind the guard.
+pub async fn serve<I, O>(
+    input: I,
+    mut output: O,
+    service: impl FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> futures::future::BoxFuture<'static, ()>,
+) where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    let (server_in, mut feed) = tokio::io::duplex(PIPE);
+    let (server_out, drain) = tokio::io::duplex(PIPE);
+    let (errors_tx, mut errors_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+
+    let reader = tokio::spawn(async move {
+        let mut input = BufReader::with_capacity(PIPE, input);
+        loop {
+            let refused = match read_frame(&mut input).await {
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!("reading stdin failed: {e}");
+                    break;
+                }
+                Ok(Some(Ok(body))) => match is_json_rpc(&body) {
+                    Ok(()) => {
+                        if feed.write_all(&frame(&body)).await.is_err() {
+                            break; // the server has exited
+                        }
+                        continue;
+                    }
+                    Err(why) => (-32700, format!("Parse error: {why}")),
+                },
+                Ok(Some(Err(FrameError::Header(why)))) => (-32700, format!("Parse error: {why}")),
+                Ok(Some(Err(FrameError::TooLarge(n)))) => {
+                    (-32600, format!("Invalid request: message of {n} bytes exceeds the {MAX_BODY}-byte limit"))
+                }
+            };
+            tracing::error!(code = refused.0, "refused a message from the client: {}", refused.1);
+            let _ = errors_tx.send(error_frame(refused.0, &refused.1));
+        }
+        // End of input: the server sees its stdin close.
+        drop(feed);
+    });
+
+    let writer = tokio::spawn(async move {
+        let mut drain = BufReader::with_capacity(PIPE, drain);
+        let mut server_done = false;
+        loop {
+            let bytes = tokio::select! {
+                biased;
+                frame_read = read_frame(&mut drain), if !server_done => match frame_read {
+                    Ok(Some(Ok(body))) => frame(&body),
+                    _ => { server_done = true; continue; }
+                },
+                Some(err) = errors_rx.recv() => err,
+                else => break,
+            };
+            if output.write_all(&bytes).await.is_err() || output.flush().await.is_err() {
+                break;
+            }
+            if server_done {
+                break;
+            }
+        }
+    });
+
+    service(server_in, server_out).await;
+    // Let the writer finish what the server wrote, then stop reading stdin.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
+    reader.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn frames(input: &[u8]) -> Vec<Result<String, FrameError>> {
+        let mut r = BufReader::new(input);
+        let mut out = Vec::new();
+        while let Some(f) = read_frame(&mut r).await.unwrap() {
+            out.push(f.map(|b| String::from_utf8(b).unwrap()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn frames_and_resynchronises() {
+        let input = b"Content-Length: 2\r\n\r\n{}content-length:3\r\nContent-Type: x\r\n\r\n[1]garbage\r\n\r\nContent-Length: x\r\n\r\nContent-Length: 4\r\n\r\nnull";
+        let got = frames(input).await;
+        assert_eq!(got[0], Ok("{}".into()));
+        assert_eq!(got[1], Ok("[1]".into()));
+        assert!(matches!(&got[2], Err(FrameError::Header(m)) if m.contains("not a header line")));
+        assert!(matches!(&got[3], Err(FrameError::Header(m)) if m.contains("bad Content-Length")));
+        assert_eq!(got[4], Ok("null".into()));
+        assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn json_rpc_shapes() {
+        assert!(is_json_rpc(br#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#).is_ok());
+        assert!(is_json_rpc(br#"{"jsonrpc":"2.0","id":1,"result":null}"#).is_ok());
+        assert!(is_json_rpc(b"{oops}").unwrap_err().starts_with("not JSON"));
+        assert!(is_json_rpc(b"[1,2]").unwrap_err().contains("not a JSON-RPC"));
+        assert!(is_json_rpc(br#"{"jsonrpc":"1.0","method":"x"}"#).is_err());
+    }
+}
