@@ -235,9 +235,11 @@ impl State {
     }
 
     /// Tells the user about each change of the server's health, once, and keeps re-checking
-    /// open documents while the server is failing so verdicts come back by themselves.
+    /// open documents while the server is failing so verdicts come back by themselves. Also
+    /// re-checks them when a background refresh changed an answer.
     pub fn spawn_health_watcher(self: &Arc<Self>) {
         let mut rx = self.resolver.subscribe_health();
+        let mut changes = self.resolver.subscribe_changes();
         let this = Arc::clone(self);
         tokio::spawn(async move {
             let mut previous = Health::Idle;
@@ -259,6 +261,8 @@ impl State {
                         previous = health;
                     }
                     _ = tokio::time::sleep(PROBE_INTERVAL), if probing => this.revalidate_all(),
+                    // A background refresh changed an answer (a job was renamed or deleted).
+                    Ok(()) = changes.changed() => this.revalidate_all(),
                 }
             }
         });

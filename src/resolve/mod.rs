@@ -93,6 +93,8 @@ pub struct Resolver {
     cache: Cache,
     inflight: DashMap<(Depth, Key), SharedFetch>,
     health: Arc<watch::Sender<Health>>,
+    /// Bumped when a refresh replaced a cached answer with a different one.
+    changes: watch::Sender<u64>,
     clock: Arc<dyn Clock>,
     requests: Arc<AtomicU64>,
 }
@@ -108,6 +110,7 @@ impl Resolver {
             cache: Cache::default(),
             inflight: DashMap::new(),
             health,
+            changes: watch::channel(0).0,
             clock,
             requests,
         })
@@ -138,6 +141,11 @@ impl Resolver {
     /// Health changes, for telling the user once per change.
     pub fn subscribe_health(&self) -> watch::Receiver<Health> {
         self.health.subscribe()
+    }
+
+    /// Ticks when a background refresh changed an answer, so open documents can be re-checked.
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn health(&self) -> Health {
@@ -290,7 +298,11 @@ impl Resolver {
                     if let Ok(outcome) = &result {
                         let positive = outcome.jobs.iter().any(|j| j.name.to_lowercase() == slot.1.1.to_lowercase());
                         let ttl = if positive { backend.settings.ttl } else { backend.settings.negative_ttl };
+                        let changed = this.cache.get(&slot.1).is_some_and(|old| old.outcome.jobs != outcome.jobs);
                         this.cache.insert(slot.1.clone(), outcome.clone(), this.clock.now(), ttl);
+                        if changed {
+                            this.changes.send_modify(|n| *n += 1);
+                        }
                     }
                     this.inflight.remove(&slot);
                     result
@@ -599,6 +611,42 @@ mod tests {
             // The refreshed answer is fresh again.
             let fresh = resolver.resolve("Riverside").await;
             assert_eq!(fresh.age, Some(Duration::ZERO));
+        }
+
+        #[tokio::test]
+        async fn a_refresh_that_changes_an_answer_is_announced() {
+            let clock = Arc::new(ManualClock::default());
+            let (sim, resolver) = setup(SimConfig::default(), clock.clone()).await;
+            let changes = resolver.subscribe_changes();
+            resolver.resolve("Riverside").await;
+            clock.advance(Duration::from_secs(301));
+            resolver.resolve("Riverside").await; // stale: refreshed in the background, same answer
+            wait_for(|| sim.requests_for("Riverside") == 2).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(!changes.has_changed().unwrap(), "an identical answer is no news");
+            // A cache that still holds an old answer (a job since renamed): the refresh differs.
+            let renamed = Resolver::new(
+                Client::new(&ClientSettings {
+                    server_url: Some(sim.url()),
+                    token: Some(Secret::new("t")),
+                    allow_insecure_http: false,
+                }),
+                Settings { ttl: Duration::from_secs(300), negative_ttl: Duration::from_secs(60), max_concurrent: 4 },
+                clock.clone(),
+            );
+            renamed.cache.insert(
+                (renamed.backend().origin.clone(), "Riverside".into()),
+                Arc::new(SearchOutcome { jobs: vec![job(1, "Riverside")], complete: true }),
+                clock.now(),
+                Duration::from_secs(1),
+            );
+            let mut renamed_changes = renamed.subscribe_changes();
+            clock.advance(Duration::from_secs(2));
+            let stale = renamed.resolve("Riverside").await;
+            assert_eq!(stale.resolution, Resolution::Found(job(1, "Riverside")));
+            tokio::time::timeout(Duration::from_secs(5), renamed_changes.changed()).await.unwrap().unwrap();
+            let fresh = renamed.resolve("Riverside").await;
+            assert!(matches!(fresh.resolution, Resolution::Found(j) if j.id.0 == "40002_1"));
         }
 
         #[tokio::test]
