@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::config::{Config, Severity};
 use crate::line_index::{Encoding, LineIndex};
@@ -285,8 +286,11 @@ pub fn render_human(report: &Report, out: &mut dyn Write) -> std::io::Result<()>
         writeln!(out, "{pad} |")?;
         let shown: String = f.line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
         writeln!(out, "{line_no} | {shown}")?;
-        let carets = "^".repeat(f.end_column.saturating_sub(f.column).max(1));
-        writeln!(out, "{pad} | {}{carets}", " ".repeat(f.column - 1))?;
+        // Carets line up under wide characters (emoji, CJK) as a terminal shows them.
+        let before: String = shown.chars().take(f.column - 1).collect();
+        let marked: String = shown.chars().skip(f.column - 1).take(f.end_column.saturating_sub(f.column)).collect();
+        let carets = "^".repeat(marked.width().max(1));
+        writeln!(out, "{pad} | {}{carets}", " ".repeat(before.width()))?;
         if !f.suggestions.is_empty() {
             let list: Vec<String> =
                 f.suggestions.iter().map(|s| format!("job:{}", crate::model::format_name(s))).collect();

@@ -33,11 +33,7 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
     writeln!(out, "Checking {} against it, as `synergy-ls check` would:\n", dir.display())?;
 
     let config = Config { server_url: Some(sim.url()), token: Some(Secret::new(token.clone())), ..Config::default() };
-    let client = Client::new(&ClientSettings {
-        server_url: config.server_url.clone(),
-        token: config.token.clone(),
-        allow_insecure_http: false,
-    });
+    let client = Client::new(&ClientSettings::from_config(&config));
     let resolver = Resolver::new(client, Settings::from_config(&config), Arc::new(SystemClock));
     let opts = Options { paths: vec![dir], include: Vec::new(), exclude: Vec::new() };
     let report = check::run(&opts, &config, &resolver).await.map_err(anyhow::Error::msg)?;

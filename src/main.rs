@@ -173,11 +173,11 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
             }
         }
     }
-    let client = Client::new(&ClientSettings {
-        server_url: config.server_url.clone(),
-        token: config.token.clone(),
-        allow_insecure_http: config.allow_insecure_http,
-    });
+    let settings = ClientSettings::from_config(&config);
+    let client = Client::new(&settings);
+    if let Some(w) = synergy_ls::api::client::insecure_warning(&settings) {
+        let _ = writeln!(stderr, "warning: {w}");
+    }
     if let Some(err) = client.config_error() {
         let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
         let _ = writeln!(stderr, "error: {why}");

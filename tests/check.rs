@@ -64,7 +64,7 @@ async fn human_output_and_exit_codes() {
          --> docs/plan.md:2:7
           |
         2 | See 😀 job:Riversde and job:Riverside.
-          |       ^^^^^^^^^^^^
+          |        ^^^^^^^^^^^^
           = help: job:Riverside or job:"Riverside Park"
 
     "#]]

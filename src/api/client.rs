@@ -32,11 +32,21 @@ pub struct SearchPage {
 }
 
 /// What the client needs to know; built from `Config`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSettings {
     pub server_url: Option<String>,
     pub token: Option<Secret>,
     pub allow_insecure_http: bool,
+}
+
+impl ClientSettings {
+    pub fn from_config(config: &crate::config::Config) -> ClientSettings {
+        ClientSettings {
+            server_url: config.server_url.clone(),
+            token: config.token.clone(),
+            allow_insecure_http: config.allow_insecure_http,
+        }
+    }
 }
 
 /// A configured client. A misconfiguration is kept as the error every call returns, so the
@@ -156,6 +166,17 @@ impl Ready {
     }
 }
 
+/// The warning owed to a user who opted into sending the token over plain HTTP to another host.
+pub fn insecure_warning(settings: &ClientSettings) -> Option<String> {
+    let url = Url::parse(settings.server_url.as_deref()?.trim()).ok()?;
+    (settings.allow_insecure_http && url.scheme() == "http" && !is_loopback(&url)).then(|| {
+        format!(
+            "allowInsecureHttp is set: the token is sent in clear text to {}; anyone on the network path can read it.",
+            url.host_str().unwrap_or("the server")
+        )
+    })
+}
+
 /// Whether the URL's host is on this machine (plain HTTP is always allowed there).
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -235,6 +256,9 @@ mod tests {
             matches!(err("http://synergy.example.com", false), Some(ApiError::BadUrl(m)) if m.contains("allowInsecureHttp"))
         );
         assert_eq!(err("http://synergy.example.com", true), None);
+        assert!(insecure_warning(&settings("http://synergy.example.com", true)).unwrap().contains("clear text"));
+        assert_eq!(insecure_warning(&settings("http://127.0.0.1:1", true)), None);
+        assert_eq!(insecure_warning(&settings("https://synergy.example.com", true)), None);
         assert!(matches!(err("ftp://x", false), Some(ApiError::BadUrl(_))));
         assert!(matches!(err("https://u:p@x", false), Some(ApiError::BadUrl(_))));
         assert!(matches!(err("not a url", false), Some(ApiError::BadUrl(_))));

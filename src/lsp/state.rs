@@ -57,7 +57,7 @@ impl State {
     pub fn new(client: Client) -> Arc<State> {
         let config = Config::default();
         let resolver = Resolver::new(
-            ApiClient::new(&client_settings(&config, None)),
+            ApiClient::new(&ClientSettings::from_config(&config)),
             Settings::from_config(&config),
             Arc::new(crate::resolve::clock::SystemClock),
         );
@@ -121,16 +121,11 @@ impl State {
                 .into_iter()
                 .map(|e| format!("referencePatterns: `{}` is not used: {}", e.pattern, e.message)),
         );
-        let wanted = (client_settings(&config, None), Settings::from_config(&config));
+        let wanted = (ClientSettings::from_config(&config), Settings::from_config(&config));
+        warnings.extend(crate::api::client::insecure_warning(&wanted.0));
         {
             let mut current = self.client_settings.lock().unwrap_or_else(|e| e.into_inner());
-            let changed = current.as_ref().is_none_or(|(c, s)| {
-                c.server_url != wanted.0.server_url
-                    || c.token != wanted.0.token
-                    || c.allow_insecure_http != wanted.0.allow_insecure_http
-                    || *s != wanted.1
-            });
-            if changed {
+            if current.as_ref() != Some(&wanted) {
                 self.resolver.reconfigure(ApiClient::new(&wanted.0), wanted.1.clone());
                 *current = Some(wanted);
             }
@@ -272,12 +267,4 @@ impl State {
 /// Problems that go away without the user changing anything.
 fn recovers_by_itself(u: &Unavailable) -> bool {
     !matches!(u, Unavailable::NotConfigured | Unavailable::NoToken | Unavailable::BadUrl(_))
-}
-
-fn client_settings(config: &Config, token: Option<Secret>) -> ClientSettings {
-    ClientSettings {
-        server_url: config.server_url.clone(),
-        token: token.or_else(|| config.token.clone()),
-        allow_insecure_http: config.allow_insecure_http,
-    }
 }
