@@ -81,12 +81,7 @@ impl Client {
     /// Fetches one page of the quick job search.
     pub async fn search(&self, name: &str, page: u64, page_size: u64) -> Result<SearchPage, ApiError> {
         let ready = self.inner.as_ref().map_err(Clone::clone)?;
-        let mut url = ready.search_url.clone();
-        // `append_pair` form-encodes: a space becomes `+`, as the API docs show.
-        url.query_pairs_mut()
-            .append_pair("name", name)
-            .append_pair("page", &page.to_string())
-            .append_pair("page_size", &page_size.to_string());
+        let url = ready.url(name, page, page_size);
         let response = ready
             .http
             .get(url)
@@ -119,6 +114,16 @@ impl Client {
 }
 
 impl Ready {
+    /// The search URL. `append_pair` form-encodes: a space becomes `+`, as the API docs show.
+    fn url(&self, name: &str, page: u64, page_size: u64) -> Url {
+        let mut url = self.search_url.clone();
+        url.query_pairs_mut()
+            .append_pair("name", name)
+            .append_pair("page", &page.to_string())
+            .append_pair("page_size", &page_size.to_string());
+        url
+    }
+
     fn new(settings: &ClientSettings) -> Result<Ready, ApiError> {
         let raw = settings.server_url.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let raw = raw.ok_or(ApiError::NotConfigured)?;
@@ -273,6 +278,10 @@ mod tests {
         let c = Client::new(&settings("https://h.example/synergy?x=1", false));
         let ready = c.inner.unwrap();
         assert_eq!(ready.search_url.as_str(), "https://h.example/synergy/api/v1/jobs/");
+        assert_eq!(
+            ready.url("My API Job & Co/ü", 2, 100).as_str(),
+            "https://h.example/synergy/api/v1/jobs/?name=My+API+Job+%26+Co%2F%C3%BC&page=2&page_size=100"
+        );
     }
 
     #[test]

@@ -347,3 +347,47 @@ pub fn load_jobs(path: &std::path::Path) -> Result<Vec<WireJob>, String> {
     };
     serde_json::from_value(array).map_err(|e| format!("{}: expected an array of jobs: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn control_and_stats_over_http() {
+        let sim = Simulator::start(SimConfig::default(), 0).await.unwrap();
+        let http = reqwest::Client::new();
+        let search = |token: &'static str| {
+            http.get(format!("{}/api/v1/jobs/?name=High+way&page=1&page_size=5", sim.url())).bearer_auth(token).send()
+        };
+        assert_eq!(search("wrong").await.unwrap().status(), 401);
+        let body = search("demo-token").await.unwrap().text().await.unwrap();
+        let page: PageEnvelope<WireJob> = serde_json::from_str(&body).unwrap();
+        assert_eq!((page.page_size, page.total_rows), (Some(5), Some(0)), "`+` decodes to a space");
+        let control = http
+            .post(format!("{}/__sim/control", sim.url()))
+            .header("content-type", "application/json")
+            .body(r#"{"fault": "error503", "latencyMs": 1}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(control.status(), 204);
+        assert_eq!(search("demo-token").await.unwrap().status(), 503);
+        let stats = http.get(format!("{}/__sim/stats", sim.url())).send().await.unwrap().text().await.unwrap();
+        let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+        assert_eq!(stats["requests"], 3);
+        assert_eq!(stats["byName"]["High way"], 3);
+    }
+
+    #[test]
+    fn loads_a_dataset_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.json");
+        std::fs::write(&path, r#"[{"Name": "A", "Path": "A"}, {"Name": "B", "Description": "<p>x</p>"}]"#).unwrap();
+        let jobs = load_jobs(&path).unwrap();
+        assert_eq!(jobs.len(), 2);
+        std::fs::write(&path, r#"{"PageNumber": 1, "Result": [{"Name": "C"}]}"#).unwrap();
+        assert_eq!(load_jobs(&path).unwrap()[0].name.as_deref(), Some("C"));
+        std::fs::write(&path, "{").unwrap();
+        assert!(load_jobs(&path).unwrap_err().contains("not JSON"));
+    }
+}
