@@ -169,7 +169,9 @@ fn finding(path: &Path, r: &Located, resolution: &Resolution, config: &Config) -
         return None;
     }
     let suggestions = match resolution {
-        Resolution::Unknown { suggestions } => suggestions.iter().map(|j| match_key(j, &r.name).to_string()).collect(),
+        Resolution::Unknown { suggestions, .. } => {
+            suggestions.iter().map(|j| match_key(j, &r.name).to_string()).collect()
+        }
         Resolution::CaseMismatch(jobs) => jobs.iter().map(|j| match_key(j, &r.name).to_string()).collect(),
         Resolution::Ambiguous(jobs) => jobs.iter().map(|j| j.path.clone()).collect(),
         _ => Vec::new(),

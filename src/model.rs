@@ -110,8 +110,10 @@ pub enum Resolution {
     Ambiguous(Vec<Arc<Job>>),
     /// No exact match, but these match ignoring case.
     CaseMismatch(Vec<Arc<Job>>),
-    /// No such job; the closest existing names, best first (at most 3).
-    Unknown { suggestions: Vec<Arc<Job>> },
+    /// No such job; the closest existing names, best first (at most 3). `renamed` is set when
+    /// the job this name used to refer to was seen since under another name or path; it is
+    /// then also the first suggestion.
+    Unknown { suggestions: Vec<Arc<Job>>, renamed: bool },
     /// The server could not be asked.
     Unavailable(Unavailable),
 }

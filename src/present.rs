@@ -29,7 +29,12 @@ pub fn hover(name: &str, resolved: &Resolved, web_url_template: Option<&str>) ->
                 names.join(", ")
             )
         }
-        Resolution::Unknown { suggestions } => {
+        Resolution::Unknown { suggestions, renamed: true } => format!(
+            "### Unknown job `{}`\n\nThis job was renamed or moved: it is now `{}`.\n\n_{checked}_",
+            code(name),
+            code(crate::model::match_key(&suggestions[0], name))
+        ),
+        Resolution::Unknown { suggestions, .. } => {
             let mut s = format!("### Unknown job `{}`\n\nNo job with this name exists on the server.", code(name));
             if !suggestions.is_empty() {
                 let names: Vec<String> =
@@ -102,8 +107,13 @@ pub fn diagnostic_message(name: &str, resolution: &Resolution) -> Option<String>
     let key = |j: &Job| crate::model::match_key(j, name).to_string();
     Some(match resolution {
         Resolution::Found(_) | Resolution::Unavailable(_) => return None,
-        Resolution::Unknown { suggestions } if suggestions.is_empty() => format!("Unknown 12d Synergy job \"{name}\""),
-        Resolution::Unknown { suggestions } => {
+        Resolution::Unknown { suggestions, .. } if suggestions.is_empty() => {
+            format!("Unknown 12d Synergy job \"{name}\"")
+        }
+        Resolution::Unknown { suggestions, renamed: true } => {
+            format!("12d Synergy job \"{name}\" was renamed or moved; it is now \"{}\"", key(&suggestions[0]))
+        }
+        Resolution::Unknown { suggestions, .. } => {
             let names: Vec<String> = suggestions.iter().map(|j| format!("\"{}\"", key(j))).collect();
             format!("Unknown 12d Synergy job \"{name}\"; did you mean {}?", names.join(", "))
         }
@@ -282,7 +292,7 @@ mod tests {
     #[test]
     fn messages() {
         let j = Arc::new(job());
-        let unknown = Resolution::Unknown { suggestions: vec![j.clone()] };
+        let unknown = Resolution::Unknown { suggestions: vec![j.clone()], renamed: false };
         expect![[r#"Unknown 12d Synergy job "Highway Upgrade 2023"; did you mean "Highway Upgrade 2024"?"#]]
             .assert_eq(&diagnostic_message("Highway Upgrade 2023", &unknown).unwrap());
         expect![[r#"2 jobs are named "Highway Upgrade 2024": "Region A/Highway Upgrade 2024", "Region A/Highway Upgrade 2024"; use a path"#]]

@@ -356,3 +356,42 @@ async fn not_configured_is_said_once_and_nothing_is_flagged() {
     assert!(hover.is_null());
     assert!(lsp.shutdown().await.success());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_renamed_on_the_server_is_flagged_in_an_open_document() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+    lsp.initialize(json!({"cache": {"ttlSeconds": 1, "negativeTtlSeconds": 1}}), json!(null)).await;
+    lsp.open(URI, "markdown", "Levee design: job:Riverside\n").await;
+    lsp.open("file:///work/ws/pit.md", "markdown", "Survey: job:Pit-Survey_07\n").await;
+    lsp.diagnostics(URI, |d| d.is_empty()).await;
+    lsp.diagnostics("file:///work/ws/pit.md", |d| d.is_empty()).await;
+    // Someone renames one job and deletes another in 12d Synergy; nobody touches the documents.
+    assert!(sim.rename_job("Riverside", "Riverside Levee"));
+    assert!(sim.remove_job("Pit-Survey_07"));
+    let gone = lsp.diagnostics("file:///work/ws/pit.md", |d| d.len() == 1).await;
+    assert_eq!(gone[0]["message"], "Unknown 12d Synergy job \"Pit-Survey_07\"");
+    let diags = lsp.diagnostics(URI, |d| d.len() == 1).await;
+    assert_eq!(diags[0]["code"], "unknown-job");
+    assert_eq!(
+        diags[0]["message"],
+        "12d Synergy job \"Riverside\" was renamed or moved; it is now \"Riverside Levee\""
+    );
+    let hover = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 20}}))
+        .await;
+    assert!(
+        hover["contents"]["value"].as_str().unwrap().contains("renamed or moved: it is now `Riverside Levee`"),
+        "{hover}"
+    );
+    // The preferred quick fix writes the new name.
+    let actions = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": diags[0]["range"], "context": {"diagnostics": diags}}),
+        )
+        .await;
+    assert_eq!(actions[0]["isPreferred"], true);
+    let edit = &actions[0]["edit"]["changes"][URI][0];
+    assert_eq!(apply_edit("Levee design: job:Riverside\n", edit), "Levee design: job:\"Riverside Levee\"\n");
+}

@@ -231,13 +231,14 @@ impl State {
 
     /// Tells the user about each change of the server's health, once, and keeps re-checking
     /// open documents while the server is failing so verdicts come back by themselves. Also
-    /// re-checks them when a background refresh changed an answer.
+    /// re-checks them when a background refresh changed an answer, and once per cache TTL.
     pub fn spawn_health_watcher(self: &Arc<Self>) {
         let mut rx = self.resolver.subscribe_health();
         let mut changes = self.resolver.subscribe_changes();
         let this = Arc::clone(self);
         tokio::spawn(async move {
             let mut previous = Health::Idle;
+            let mut next_recheck = tokio::time::Instant::now() + this.recheck_interval();
             loop {
                 let probing = matches!(&previous, Health::Unavailable(u) if recovers_by_itself(u));
                 tokio::select! {
@@ -258,9 +259,23 @@ impl State {
                     _ = tokio::time::sleep(PROBE_INTERVAL), if probing => this.revalidate_all(),
                     // A background refresh changed an answer (a job was renamed or deleted).
                     Ok(()) = changes.changed() => this.revalidate_all(),
+                    // Answers expire even in documents nobody edits: re-check them once per TTL
+                    // (cached answers cost nothing; expired ones are refreshed once each).
+                    _ = tokio::time::sleep_until(next_recheck) => {
+                        next_recheck = tokio::time::Instant::now() + this.recheck_interval();
+                        this.revalidate_all();
+                    }
                 }
             }
         });
+    }
+}
+
+impl State {
+    /// How often idle documents are re-checked: the shorter cache TTL, at least a second.
+    fn recheck_interval(&self) -> Duration {
+        let cache = &self.config().cache;
+        Duration::from_secs(cache.ttl_seconds.min(cache.negative_ttl_seconds).max(1))
     }
 }
 

@@ -110,9 +110,11 @@ pub fn completion_items(jobs: &[Arc<Job>], target: &CompletionTarget) -> Vec<Com
 pub fn fixes(r: &JobRef, resolution: &Resolution) -> Vec<(String, String, bool)> {
     let key = |j: &Arc<Job>| match_key(j, &r.name).to_string();
     match resolution {
-        Resolution::Unknown { suggestions } => {
-            suggestions.iter().map(|j| (format!("Replace with \"{}\"", key(j)), key(j), false)).collect()
-        }
+        Resolution::Unknown { suggestions, renamed } => suggestions
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (format!("Replace with \"{}\"", key(j)), key(j), *renamed && i == 0))
+            .collect(),
         Resolution::CaseMismatch(jobs) => {
             let single = jobs.len() == 1;
             jobs.iter().map(|j| (format!("Change to \"{}\"", key(j)), key(j), single)).collect()

@@ -44,6 +44,8 @@ pub type Key = (Arc<str>, String);
 pub struct Cache {
     entries: DashMap<Key, Entry>,
     jobs: DashMap<JobId, Arc<Job>>,
+    /// Old name or path (lowercased) -> the job that carried it and now has another.
+    renamed: DashMap<String, JobId>,
 }
 
 impl Cache {
@@ -52,8 +54,29 @@ impl Cache {
     }
 
     pub fn insert(&self, key: Key, outcome: Arc<SearchOutcome>, fetched: Instant, ttl: Duration) {
+        if outcome.complete {
+            // Every job of this name is in a complete answer: one the previous answer had under
+            // the name but this one lacks was deleted, so it must not be suggested any more.
+            let term = key.1.to_lowercase();
+            let gone: Vec<JobId> = self.entries.get(&key).map_or_else(Vec::new, |old| {
+                old.outcome
+                    .jobs
+                    .iter()
+                    .filter(|j| j.name.to_lowercase() == term && !outcome.jobs.iter().any(|n| n.id == j.id))
+                    .map(|j| j.id.clone())
+                    .collect()
+            });
+            for id in gone {
+                self.jobs.remove(&id);
+            }
+        }
         for job in &outcome.jobs {
-            self.jobs.insert(job.id.clone(), job.clone());
+            if let Some(old) = self.jobs.insert(job.id.clone(), job.clone()) {
+                if old.path != job.path {
+                    self.renamed.insert(old.path.to_lowercase(), job.id.clone());
+                    self.renamed.insert(old.name.to_lowercase(), job.id.clone());
+                }
+            }
         }
         self.entries.insert(key, Entry { outcome, fetched, ttl });
     }
@@ -65,6 +88,13 @@ impl Cache {
         }
     }
 
+    /// The job now carrying a name or path it was seen under before, if it was renamed or moved.
+    pub fn renamed(&self, old: &str) -> Option<Arc<Job>> {
+        let id = self.renamed.get(&old.to_lowercase())?.clone();
+        let job = self.jobs.get(&id)?.clone();
+        (job.path.to_lowercase() != old.to_lowercase() && job.name.to_lowercase() != old.to_lowercase()).then_some(job)
+    }
+
     pub fn job_count(&self) -> usize {
         self.jobs.len()
     }
@@ -72,6 +102,7 @@ impl Cache {
     pub fn clear(&self) {
         self.entries.clear();
         self.jobs.clear();
+        self.renamed.clear();
     }
 }
 

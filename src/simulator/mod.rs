@@ -106,7 +106,7 @@ struct Shared {
     token: String,
     match_mode: MatchMode,
     max_page_size: u64,
-    jobs: Vec<(String, WireJob)>,
+    jobs: std::sync::RwLock<Vec<(String, WireJob)>>,
     fault: Mutex<Fault>,
     latency_ms: AtomicU64,
     error_rate_ppm: AtomicU64,
@@ -131,7 +131,9 @@ impl Simulator {
             token: config.token,
             match_mode: config.match_mode,
             max_page_size: config.max_page_size.max(1),
-            jobs: config.jobs.into_iter().map(|j| (j.name.clone().unwrap_or_default().to_lowercase(), j)).collect(),
+            jobs: std::sync::RwLock::new(
+                config.jobs.into_iter().map(|j| (j.name.clone().unwrap_or_default().to_lowercase(), j)).collect(),
+            ),
             fault: Mutex::new(Fault::None),
             latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
             error_rate_ppm: AtomicU64::new(0),
@@ -191,6 +193,38 @@ impl Simulator {
 
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// Renames the job at `path` (and the paths of its sub-jobs), as a user of the web client
+    /// would. Returns whether it existed.
+    pub fn rename_job(&self, path: &str, new_name: &str) -> bool {
+        let mut jobs = self.shared.jobs.write().unwrap_or_else(|e| e.into_inner());
+        let Some(old) = jobs.iter().position(|(_, j)| j.path.as_deref() == Some(path)) else { return false };
+        let new_path = match path.rsplit_once('/') {
+            Some((parent, _)) => format!("{parent}/{new_name}"),
+            None => new_name.to_string(),
+        };
+        for (_, job) in jobs.iter_mut() {
+            let Some(p) = job.path.clone() else { continue };
+            if let Some(rest) = p.strip_prefix(path).filter(|r| r.is_empty() || r.starts_with('/')) {
+                job.path = Some(format!("{new_path}{rest}"));
+            }
+        }
+        let (lower, job) = &mut jobs[old];
+        *lower = new_name.to_lowercase();
+        job.name = Some(new_name.to_string());
+        if let Some(e) = job.entity_object.as_mut() {
+            e.name = Some(new_name.to_string());
+        }
+        true
+    }
+
+    /// Deletes the job at `path`. Returns whether it existed.
+    pub fn remove_job(&self, path: &str) -> bool {
+        let mut jobs = self.shared.jobs.write().unwrap_or_else(|e| e.into_inner());
+        let before = jobs.len();
+        jobs.retain(|(_, j)| j.path.as_deref() != Some(path));
+        jobs.len() != before
     }
 }
 
@@ -293,8 +327,8 @@ async fn search(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Qu
         _ => {}
     }
     let needle = name.trim().to_lowercase();
-    let matches: Vec<&WireJob> = sim
-        .jobs
+    let jobs = sim.jobs.read().unwrap_or_else(|e| e.into_inner());
+    let matches: Vec<&WireJob> = jobs
         .iter()
         .filter(|(lower, _)| match sim.match_mode {
             MatchMode::Contains => lower.contains(&needle),
