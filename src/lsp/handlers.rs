@@ -21,23 +21,35 @@ const HOVER_WAIT: Duration = Duration::from_secs(3);
 /// Completion items returned at most (the list is marked incomplete beyond).
 const COMPLETION_LIMIT: usize = 50;
 
-/// The references overlapping a byte range of a document, with their LSP ranges.
-fn refs_in(state: &State, uri: &Uri, lsp: Range, touching: bool) -> Option<Vec<(JobRef, Range)>> {
-    let (scan, _) = state.scan(uri)?;
+/// A reference with its LSP ranges (the whole reference, and the part a quick fix replaces).
+struct Located {
+    r: JobRef,
+    range: Range,
+    edit_range: Range,
+}
+
+/// The references of a document (those touching `within`, if given) with their LSP ranges,
+/// scanned and converted under one lock so both come from the same version of the text.
+fn located_refs(state: &State, uri: &Uri, within: Option<Range>) -> Option<Vec<Located>> {
+    let scanner = state.scanner();
     let enc = state.caps().encoding;
-    let doc = state.docs.get(uri)?;
-    let a = doc.offset(from_proto::line_col(lsp.start), enc);
-    let b = doc.offset(from_proto::line_col(lsp.end), enc);
-    let hit = |r: &JobRef| {
-        if touching { r.range.start <= b && a <= r.range.end } else { r.range.start < b.max(a + 1) && a < r.range.end }
+    let mut doc = state.docs.get_mut(uri)?;
+    let scan = doc.scan(&scanner);
+    let bounds =
+        within.map(|r| (doc.offset(from_proto::line_col(r.start), enc), doc.offset(from_proto::line_col(r.end), enc)));
+    let touches = |r: &JobRef| bounds.is_none_or(|(a, b)| r.range.start <= b && a <= r.range.end);
+    let locate = |r: &JobRef| Located {
+        r: r.clone(),
+        range: to_proto::range(&doc, &r.range, enc),
+        edit_range: to_proto::range(&doc, &r.edit_range, enc),
     };
-    Some(scan.refs.iter().filter(|r| hit(r)).map(|r| (r.clone(), to_proto::range(&doc, &r.range, enc))).collect())
+    Some(scan.refs.iter().filter(|r| touches(r)).map(locate).collect())
 }
 
 pub async fn hover(state: &Arc<State>, params: HoverParams) -> Option<Hover> {
     let p = params.text_document_position_params;
     let at = Range { start: p.position, end: p.position };
-    let (r, range) = refs_in(state, &p.text_document.uri, at, true)?.into_iter().next()?;
+    let Located { r, range, .. } = located_refs(state, &p.text_document.uri, Some(at))?.into_iter().next()?;
     let resolved = match tokio::time::timeout(HOVER_WAIT, state.resolver.resolve(&r.name)).await {
         Ok(resolved) => resolved,
         Err(_) => {
@@ -87,16 +99,14 @@ async fn verdict(state: &Arc<State>, name: &str) -> Option<Resolved> {
 
 pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option<CodeActionResponse> {
     let uri = params.text_document.uri;
-    let refs = refs_in(state, &uri, params.range, true)?;
-    let enc = state.caps().encoding;
+    let refs = located_refs(state, &uri, Some(params.range))?;
     let mut actions = Vec::new();
-    for (r, range) in refs {
+    for Located { r, range, edit_range } in refs {
         let Some(resolved) = verdict(state, &r.name).await else { continue };
         let code = resolved.resolution.code().map(|c| NumberOrString::String(c.as_str().into()));
         let diagnostic = params.context.diagnostics.iter().find(|d| d.range == range && d.code == code).cloned();
-        let doc = state.docs.get(&uri)?;
         for fix in to_proto::fixes(&r, &resolved.resolution) {
-            actions.push(to_proto::code_action(&uri, &doc, &r, fix, diagnostic.clone(), enc));
+            actions.push(to_proto::code_action(&uri, &r, edit_range, fix, diagnostic.clone()));
         }
     }
     Some(actions)
@@ -106,21 +116,21 @@ pub async fn document_links(state: &Arc<State>, params: DocumentLinkParams) -> O
     let config = state.config();
     let template = config.web_url_template.as_deref().filter(|t| !t.trim().is_empty())?;
     let uri = params.text_document.uri;
-    let (scan, _) = state.scan(&uri)?;
-    let enc = state.caps().encoding;
-    let mut links = Vec::new();
-    for r in &scan.refs {
-        let Some(Resolved { resolution: Resolution::Found(job), .. }) = state.resolver.resolve_cached(&r.name) else {
-            continue;
-        };
-        let Some(target) = present::web_url(template, &job).and_then(|u| u.parse().ok()) else { continue };
-        let doc = state.docs.get(&uri)?;
-        links.push(DocumentLink {
-            range: to_proto::range(&doc, &r.range, enc),
-            target: Some(target),
-            tooltip: Some(format!("Open {} in 12d Synergy", job.path)),
-            data: None,
-        });
-    }
+    let links = located_refs(state, &uri, None)?
+        .into_iter()
+        .filter_map(|Located { r, range, .. }| {
+            let Some(Resolved { resolution: Resolution::Found(job), .. }) = state.resolver.resolve_cached(&r.name)
+            else {
+                return None;
+            };
+            let target = present::web_url(template, &job)?.parse().ok()?;
+            Some(DocumentLink {
+                range,
+                target: Some(target),
+                tooltip: Some(format!("Open {} in 12d Synergy", job.path)),
+                data: None,
+            })
+        })
+        .collect();
     Some(links)
 }

@@ -129,18 +129,17 @@ pub fn fixes(r: &JobRef, resolution: &Resolution) -> Vec<(String, String, bool)>
 /// A quick fix as a plain `WorkspaceEdit` (`changes`, not `documentChanges`): works everywhere.
 pub fn code_action(
     uri: &Uri,
-    doc: &Document,
     r: &JobRef,
+    edit_range: Range,
     fix: (String, String, bool),
     diagnostic: Option<Diagnostic>,
-    enc: Encoding,
 ) -> CodeActionOrCommand {
     let (title, value, preferred) = fix;
     let new_text = match r.form {
         RefForm::Custom => value,
         RefForm::Bare | RefForm::Quoted => format_name(&value),
     };
-    let edit = TextEdit { range: range(doc, &r.edit_range, enc), new_text };
+    let edit = TextEdit { range: edit_range, new_text };
     CodeActionOrCommand::CodeAction(CodeAction {
         title,
         kind: Some(CodeActionKind::QUICKFIX),

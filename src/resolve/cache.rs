@@ -95,10 +95,6 @@ impl Cache {
         (job.path.to_lowercase() != old.to_lowercase() && job.name.to_lowercase() != old.to_lowercase()).then_some(job)
     }
 
-    pub fn job_count(&self) -> usize {
-        self.jobs.len()
-    }
-
     pub fn clear(&self) {
         self.entries.clear();
         self.jobs.clear();

@@ -192,11 +192,6 @@ impl HostGate {
         });
     }
 
-    /// When the circuit closes again (for a caller that wants to retry then), if it is open.
-    pub fn open_until(&self) -> Option<Instant> {
-        self.state().open_until.filter(|&t| t > self.clock.now())
-    }
-
     /// Tells the gate that a request needed no network (configuration error), for health.
     pub fn report_config_error(&self, err: &ApiError) {
         self.set_health(Health::Unavailable(err.to_unavailable()));

@@ -148,23 +148,9 @@ impl Resolver {
         self.changes.subscribe()
     }
 
-    pub fn health(&self) -> Health {
-        self.health.borrow().clone()
-    }
-
-    /// HTTP requests sent so far, retries included.
+    /// HTTP requests sent so far, retries included (for tests and benchmarks).
     pub fn requests_sent(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
-    }
-
-    /// Jobs in the index (every job seen).
-    pub fn known_jobs(&self) -> usize {
-        self.cache.job_count()
-    }
-
-    /// When the server may be asked again, if it is being left alone after failures.
-    pub fn retry_at(&self) -> Option<std::time::Instant> {
-        self.backend().gate.open_until()
     }
 
     /// The verdict from the cache alone, stale or not; `None` when a request would be needed.
