@@ -23,8 +23,8 @@ pub struct LineCol {
     pub col: u32,
 }
 
-/// The start offset of each line of a text. Lines end at `\n`; a `\r` before it belongs to the
-/// line terminator, not to the line's columns.
+/// The start offset of each line of a text. Lines end at `\n`, `\r\n` or a lone `\r`, the three
+/// terminators the LSP specification names; the terminator is not part of the line's columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineIndex {
     starts: Vec<usize>,
@@ -33,9 +33,15 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
         let mut starts = Vec::with_capacity(text.len() / 40 + 1);
         starts.push(0);
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        // A `\r` ends a line unless a `\n` follows (then the `\n` does).
+        starts.extend(
+            memchr::memchr2_iter(b'\n', b'\r', bytes)
+                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+                .map(|i| i + 1),
+        );
         LineIndex { starts, len: text.len() }
     }
 
@@ -46,8 +52,10 @@ impl LineIndex {
     /// The byte range of line `line` without its terminator.
     pub fn line_range(&self, text: &str, line: usize) -> std::ops::Range<usize> {
         let start = self.starts[line.min(self.starts.len() - 1)];
-        let mut end = self.starts.get(line + 1).map_or(self.len, |&s| s - 1);
-        if end > start && text.as_bytes()[end - 1] == b'\r' {
+        let Some(&next) = self.starts.get(line + 1) else { return start..self.len };
+        let bytes = text.as_bytes();
+        let mut end = next - 1; // drop the `\n` or lone `\r`
+        if bytes[end] == b'\n' && end > start && bytes[end - 1] == b'\r' {
             end -= 1;
         }
         start..end
@@ -162,6 +170,19 @@ mod tests {
                 assert_eq!(index.offset(text, pos, enc), i, "offset {i} in {enc:?}");
             }
         }
+    }
+
+    #[test]
+    fn all_three_line_terminators() {
+        let text = "a\nb\r\nc\rd\r";
+        check(text, text.find('b').unwrap(), Encoding::Utf16, (1, 0));
+        check(text, text.find('c').unwrap(), Encoding::Utf16, (2, 0));
+        check(text, text.find('d').unwrap(), Encoding::Utf16, (3, 0));
+        check(text, text.len(), Encoding::Utf16, (4, 0));
+        let index = LineIndex::new(text);
+        assert_eq!(index.line_count(), 5);
+        assert_eq!(&text[index.line_range(text, 1)], "b");
+        assert_eq!(&text[index.line_range(text, 3)], "d");
     }
 
     #[test]

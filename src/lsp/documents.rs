@@ -117,4 +117,59 @@ mod tests {
         assert_eq!(scan.refs[0].name, "Abc");
         assert_eq!(doc.position(scan.refs[0].range.start, Encoding::Utf16), lc(0, 4));
     }
+
+    /// Random edits in UTF-16 positions, checked against a model that edits a `Vec<char>`:
+    /// the text always matches and every reference range lands on the reference's own text.
+    #[test]
+    fn random_edits_match_a_model() {
+        let alphabet: Vec<char> = "ab job:\"Xé😀\n\r𝄞-.".chars().collect();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        for round in 0..200 {
+            let mut model: Vec<char> = "job:Start 😀\nline two job:\"B c\"\n".chars().collect();
+            let mut doc = Document::new(model.iter().collect(), 0, DocKind::Plain);
+            for version in 1..40 {
+                // Positions as (line, UTF-16 column) of two random char offsets in the model.
+                // Lines end at `\n`, `\r\n` or a lone `\r`, as the LSP specification says.
+                let pos_of = |at: usize, model: &[char]| {
+                    let (mut line, mut col) = (0, 0);
+                    for (i, &c) in model[..at].iter().enumerate() {
+                        if c == '\n' || (c == '\r' && model.get(i + 1) != Some(&'\n')) {
+                            (line, col) = (line + 1, 0);
+                        } else if c != '\r' {
+                            col += c.len_utf16() as u32;
+                        }
+                    }
+                    LineCol { line, col }
+                };
+                // Keep positions off the `\n` of a CRLF, where a column cannot point.
+                let valid =
+                    |at: usize, model: &[char]| !(at > 0 && model[at - 1] == '\r' && model.get(at) == Some(&'\n'));
+                let mut a = next(model.len() + 1);
+                let mut b = next(model.len() + 1);
+                if a > b {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                if !valid(a, &model) || !valid(b, &model) {
+                    continue;
+                }
+                let insert: String = (0..next(4)).map(|_| alphabet[next(alphabet.len())]).collect();
+                let edit = Edit { range: Some((pos_of(a, &model), pos_of(b, &model))), text: insert.clone() };
+                model.splice(a..b, insert.chars());
+                doc.apply(version, vec![edit], Encoding::Utf16);
+                let expected: String = model.iter().collect();
+                assert_eq!(doc.text, expected, "round {round}, version {version}");
+                for r in doc.scan(&Scanner::default()).refs.iter() {
+                    assert!(doc.text[r.range.clone()].starts_with("job:"), "round {round}: {r:?}");
+                    let start = doc.position(r.range.start, Encoding::Utf16);
+                    assert_eq!(doc.offset(start, Encoding::Utf16), r.range.start);
+                }
+            }
+        }
+    }
 }
