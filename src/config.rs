@@ -226,36 +226,33 @@ impl Layers {
                     continue;
                 }
             };
-            if !source.may_hold_token() {
-                if let Some(obj) = value.as_object_mut() {
-                    if obj.remove("token").is_some() {
-                        warnings.push(format!(
-                            "A token in {} was ignored: workspace files get committed. Set SYNERGY_TOKEN in the \
-                             environment, use tokenCommand, or your editor's secret store.",
-                            source.describe()
-                        ));
-                    }
-                }
+            // The token is taken out and checked on its own, so no error message about the rest
+            // of the layer can ever quote it.
+            let mut token = None;
+            match value.as_object_mut().and_then(|obj| obj.remove("token")) {
+                Some(_) if !source.may_hold_token() => warnings.push(format!(
+                    "A token in {} was ignored: workspace files get committed. Set SYNERGY_TOKEN in the \
+                     environment, use tokenCommand, or your editor's secret store.",
+                    source.describe()
+                )),
+                Some(Value::String(t)) => token = Some(t),
+                Some(Value::Null) | None => {}
+                Some(_) => warnings.push(format!("The token in {} is not a string; ignored.", source.describe())),
             }
             if let Err(e) = Config::deserialize(&value) {
-                warnings.push(format!("Settings from {} ignored: {}", source.describe(), scrub(&e.to_string())));
+                warnings.push(format!("Settings from {} ignored: {e}", source.describe()));
                 continue;
+            }
+            if let Some(t) = token {
+                merge(&mut merged, serde_json::json!({ "token": t }));
             }
             merge(&mut merged, value);
         }
         let config = Config::deserialize(&merged).unwrap_or_else(|e| {
-            warnings.push(format!("Settings ignored: {}", scrub(&e.to_string())));
+            warnings.push(format!("Settings ignored: {e}"));
             Config::default()
         });
         (config, warnings)
-    }
-}
-
-/// A serde error quotes the offending value; for a token that would be the secret itself.
-fn scrub(message: &str) -> String {
-    match message.find('"') {
-        Some(_) if message.contains("token") => "the token setting is not a string".into(),
-        _ => message.to_string(),
     }
 }
 
@@ -367,6 +364,11 @@ mod tests {
         let (_, warnings) = layers.build();
         assert_eq!(warnings.len(), 1);
         assert!(!warnings[0].contains("hunter2"), "{warnings:?}");
+        // A number is quoted by serde in backticks, not quotes: it must not leak either.
+        layers.set(Source::InitializationOptions, json!({"token": 918273645}));
+        let (config, warnings) = layers.build();
+        assert!(config.token.is_none());
+        assert!(!warnings[0].contains("918273645"), "{warnings:?}");
     }
 
     #[test]

@@ -2,15 +2,12 @@
 //! checks `examples/` against it exactly as `check` would, prints the findings and one hover
 //! card, and says how to point an editor at a simulator.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use crate::api::{Client, ClientSettings};
 use crate::check::{self, Exit, Options};
 use crate::config::{Config, Secret};
-use crate::resolve::{Resolver, Settings, clock::SystemClock};
+use crate::resolve::Resolver;
 use crate::simulator::{SimConfig, Simulator};
+use std::io::Write;
+use std::path::PathBuf;
 
 /// The job whose hover card the demo shows.
 const HOVER_EXAMPLE: &str = "Highway Upgrade 2024";
@@ -33,8 +30,7 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
     writeln!(out, "Checking {} against it, as `synergy-ls check` would:\n", dir.display())?;
 
     let config = Config { server_url: Some(sim.url()), token: Some(Secret::new(token.clone())), ..Config::default() };
-    let client = Client::new(&ClientSettings::from_config(&config));
-    let resolver = Resolver::new(client, Settings::from_config(&config), Arc::new(SystemClock));
+    let resolver = Resolver::from_config(&config);
     let opts = Options { paths: vec![dir], include: Vec::new(), exclude: Vec::new() };
     let report = check::run(&opts, &config, &resolver).await.map_err(anyhow::Error::msg)?;
     check::render_human(&report, out)?;

@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -13,7 +12,7 @@ use serde_json::json;
 use synergy_ls::api::{Client, ClientSettings};
 use synergy_ls::check::{self, Exit, Format, Options};
 use synergy_ls::config::{self, Layers, Source};
-use synergy_ls::resolve::{Resolver, Settings, clock::SystemClock};
+use synergy_ls::resolve::Resolver;
 use synergy_ls::simulator::{self, Fault, MatchMode, SimConfig, Simulator};
 
 #[derive(Parser)]
@@ -174,16 +173,15 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
         }
     }
     let settings = ClientSettings::from_config(&config);
-    let client = Client::new(&settings);
     if let Some(w) = synergy_ls::api::client::insecure_warning(&settings) {
         let _ = writeln!(stderr, "warning: {w}");
     }
-    if let Some(err) = client.config_error() {
+    if let Some(err) = Client::new(&settings).config_error() {
         let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
         let _ = writeln!(stderr, "error: {why}");
         return Exit::Usage;
     }
-    let resolver = Resolver::new(client, Settings::from_config(&config), Arc::new(SystemClock));
+    let resolver = Resolver::from_config(&config);
     let report = match check::run(&opts, &config, &resolver).await {
         Ok(r) => r,
         Err(e) => {

@@ -50,6 +50,11 @@ pub fn hover(name: &str, resolved: &Resolved, web_url_template: Option<&str>) ->
     }
 }
 
+/// Markdown for a hover whose lookup has not finished in time.
+pub fn pending(name: &str) -> String {
+    format!("### `{}`\n\nStill waiting for the 12d Synergy server…", code(name))
+}
+
 /// The card for one job: used by hover and by completion documentation.
 pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>) -> String {
     let mut s = format!("### {}\n\n", escape(&job.name));

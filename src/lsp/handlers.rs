@@ -52,10 +52,7 @@ pub async fn hover(state: &Arc<State>, params: HoverParams) -> Option<Hover> {
     let Located { r, range, .. } = located_refs(state, &p.text_document.uri, Some(at))?.into_iter().next()?;
     let resolved = match tokio::time::timeout(HOVER_WAIT, state.resolver.resolve(&r.name)).await {
         Ok(resolved) => resolved,
-        Err(_) => {
-            let text = format!("### `{}`\n\nStill waiting for the 12d Synergy server…", r.name.replace('`', "'"));
-            return Some(to_proto::hover(text, state.caps().markdown_hover, range));
-        }
+        Err(_) => return Some(to_proto::hover(present::pending(&r.name), state.caps().markdown_hover, range)),
     };
     let config = state.config();
     let markdown = present::hover(&r.name, &resolved, config.web_url_template.as_deref());

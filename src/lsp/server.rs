@@ -97,7 +97,6 @@ impl LanguageServer for Server {
                 Ok(None) => {}
                 Err(e) => warnings.push(e),
             }
-            *self.state.root.write().unwrap_or_else(|e| e.into_inner()) = Some(root);
         }
         self.state.set_layer(Source::Environment, env_layer(|k| std::env::var(k).ok()));
         if let Some(v) = from_proto::settings(params.initialization_options) {

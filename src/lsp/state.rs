@@ -3,7 +3,6 @@
 //! Handlers in `server.rs` call into this; nothing here parses LSP requests.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -46,7 +45,6 @@ pub struct State {
     layers: Mutex<Layers>,
     scanner: RwLock<Arc<Scanner>>,
     client_settings: Mutex<Option<(ClientSettings, Settings)>>,
-    pub root: RwLock<Option<PathBuf>>,
     /// The token from `tokenCommand`, with the command that produced it.
     command_token: Mutex<Option<(String, Secret)>>,
     /// Warnings already shown, so a repeated settings change does not repeat them.
@@ -56,11 +54,7 @@ pub struct State {
 impl State {
     pub fn new(client: Client) -> Arc<State> {
         let config = Config::default();
-        let resolver = Resolver::new(
-            ApiClient::new(&ClientSettings::from_config(&config)),
-            Settings::from_config(&config),
-            Arc::new(crate::resolve::clock::SystemClock),
-        );
+        let resolver = Resolver::from_config(&config);
         Arc::new(State {
             client,
             docs: DashMap::new(),
@@ -70,7 +64,6 @@ impl State {
             layers: Mutex::new(Layers::default()),
             scanner: RwLock::new(Arc::new(Scanner::default())),
             client_settings: Mutex::new(None),
-            root: RwLock::new(None),
             command_token: Mutex::new(None),
             warned: Mutex::new(HashSet::new()),
         })
@@ -170,17 +163,16 @@ impl State {
     }
 
     /// The scan of the current version of a document (no lock held after return).
-    pub fn scan(&self, uri: &Uri) -> Option<(Arc<Scan>, i32)> {
+    pub fn scan(&self, uri: &Uri) -> Option<Arc<Scan>> {
         let scanner = self.scanner();
-        let mut doc = self.docs.get_mut(uri)?;
-        let scan = doc.scan(&scanner);
-        Some((scan, doc.version))
+        Some(self.docs.get_mut(uri)?.scan(&scanner))
     }
 
     /// Resolves every reference of a document and publishes diagnostics: at once for answers
     /// in the cache, again when the pending lookups finish. Dropped if the document changed.
     pub async fn validate(self: &Arc<Self>, uri: Uri) {
-        let Some((scan, version)) = self.scan(&uri) else { return };
+        let Some(scan) = self.scan(&uri) else { return };
+        let version = scan.version;
         let names: HashSet<&str> = scan.refs.iter().map(|r| r.name.as_str()).collect();
         let mut verdicts: HashMap<String, Resolved> = HashMap::new();
         let mut missing = Vec::new();
@@ -229,6 +221,12 @@ impl State {
         self.client.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;
     }
 
+    /// How often idle documents are re-checked: the shorter cache TTL, at least a second.
+    fn recheck_interval(&self) -> Duration {
+        let cache = &self.config().cache;
+        Duration::from_secs(cache.ttl_seconds.min(cache.negative_ttl_seconds).max(1))
+    }
+
     /// Tells the user about each change of the server's health, once, and keeps re-checking
     /// open documents while the server is failing so verdicts come back by themselves. Also
     /// re-checks them when a background refresh changed an answer, and once per cache TTL.
@@ -268,14 +266,6 @@ impl State {
                 }
             }
         });
-    }
-}
-
-impl State {
-    /// How often idle documents are re-checked: the shorter cache TTL, at least a second.
-    fn recheck_interval(&self) -> Duration {
-        let cache = &self.config().cache;
-        Duration::from_secs(cache.ttl_seconds.min(cache.negative_ttl_seconds).max(1))
     }
 }
 

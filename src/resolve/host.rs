@@ -53,17 +53,13 @@ pub struct HostGate {
     state: Mutex<State>,
     health: Arc<watch::Sender<Health>>,
     clock: Arc<dyn Clock>,
-    requests: Arc<AtomicU64>,
+    /// HTTP requests sent, retries included.
+    requests: AtomicU64,
     jitter_seed: AtomicU64,
 }
 
 impl HostGate {
-    pub fn new(
-        max_concurrent: usize,
-        health: Arc<watch::Sender<Health>>,
-        clock: Arc<dyn Clock>,
-        requests: Arc<AtomicU64>,
-    ) -> HostGate {
+    pub fn new(max_concurrent: usize, health: Arc<watch::Sender<Health>>, clock: Arc<dyn Clock>) -> HostGate {
         HostGate {
             permits: Semaphore::new(max_concurrent.max(1)),
             state: Mutex::new(State {
@@ -75,7 +71,7 @@ impl HostGate {
             }),
             health,
             clock,
-            requests,
+            requests: AtomicU64::new(0),
             jitter_seed: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
         }
     }
@@ -232,10 +228,9 @@ mod tests {
     use crate::model::Unavailable;
     use crate::resolve::clock::ManualClock;
 
-    fn gate(clock: Arc<ManualClock>) -> (HostGate, watch::Receiver<Health>, Arc<AtomicU64>) {
+    fn gate(clock: Arc<ManualClock>) -> (HostGate, watch::Receiver<Health>) {
         let (tx, rx) = watch::channel(Health::Idle);
-        let requests = Arc::new(AtomicU64::new(0));
-        (HostGate::new(2, Arc::new(tx), clock, requests.clone()), rx, requests)
+        (HostGate::new(2, Arc::new(tx), clock), rx)
     }
 
     #[test]
@@ -259,7 +254,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn circuit_opens_fails_fast_and_recovers() {
         let clock = Arc::new(ManualClock::default());
-        let (gate, mut health, requests) = gate(clock.clone());
+        let (gate, mut health) = gate(clock.clone());
+        let requests = &gate.requests;
         let refused = || async { Err::<(), _>(ApiError::Connect("connection refused".into())) };
         assert!(gate.call(refused).await.is_err());
         assert_eq!(requests.load(Ordering::Relaxed), 3, "two retries");
@@ -292,7 +288,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn rate_limit_and_auth_hold_off() {
         let clock = Arc::new(ManualClock::default());
-        let (gate, _health, requests) = gate(clock.clone());
+        let (gate, _health) = gate(clock.clone());
+        let requests = &gate.requests;
         let limited = || async { Err::<(), _>(ApiError::RateLimited { retry_after: Some(Duration::from_secs(10)) }) };
         assert!(gate.call(limited).await.is_err());
         assert_eq!(requests.load(Ordering::Relaxed), 1, "no retry for a long Retry-After");

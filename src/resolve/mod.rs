@@ -16,7 +16,6 @@ pub mod clock;
 pub mod host;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -96,15 +95,13 @@ pub struct Resolver {
     /// Bumped when a refresh replaced a cached answer with a different one.
     changes: watch::Sender<u64>,
     clock: Arc<dyn Clock>,
-    requests: Arc<AtomicU64>,
 }
 
 impl Resolver {
     pub fn new(client: Client, settings: Settings, clock: Arc<dyn Clock>) -> Arc<Resolver> {
         let (health, _) = watch::channel(Health::Idle);
         let health = Arc::new(health);
-        let requests = Arc::new(AtomicU64::new(0));
-        let backend = make_backend(client, settings, &health, &clock, &requests);
+        let backend = make_backend(client, settings, &health, &clock);
         Arc::new(Resolver {
             backend: RwLock::new(Arc::new(backend)),
             cache: Cache::default(),
@@ -112,8 +109,16 @@ impl Resolver {
             health,
             changes: watch::channel(0).0,
             clock,
-            requests,
         })
+    }
+
+    /// A resolver for `config`'s server and token, on the real clock.
+    pub fn from_config(config: &crate::config::Config) -> Arc<Resolver> {
+        Resolver::new(
+            Client::new(&crate::api::ClientSettings::from_config(config)),
+            Settings::from_config(config),
+            Arc::new(clock::SystemClock),
+        )
     }
 
     fn backend(&self) -> Arc<Backend> {
@@ -123,7 +128,7 @@ impl Resolver {
     /// Applies new settings. The cache survives unless the server changed; the circuit breaker
     /// starts afresh (a new token deserves a new try).
     pub fn reconfigure(&self, client: Client, settings: Settings) {
-        let backend = make_backend(client, settings, &self.health, &self.clock, &self.requests);
+        let backend = make_backend(client, settings, &self.health, &self.clock);
         let mut slot = self.backend.write().unwrap_or_else(|e| e.into_inner());
         if slot.origin != backend.origin {
             self.cache.clear();
@@ -148,25 +153,24 @@ impl Resolver {
         self.changes.subscribe()
     }
 
-    /// HTTP requests sent so far, retries included (for tests and benchmarks).
-    pub fn requests_sent(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
-    }
-
     /// The verdict from the cache alone, stale or not; `None` when a request would be needed.
     /// A stale answer is refreshed in the background (and a change announced), so callers
     /// that never wait on the network still see answers expire.
     pub fn resolve_cached(self: &Arc<Self>, name: &str) -> Option<Resolved> {
-        let backend = self.backend();
-        let term = search_term(name);
+        let (age, outcome) = self.cached(&self.backend(), search_term(name))?;
+        Some(Resolved { resolution: self.judge(name, &outcome, None), age: Some(age) })
+    }
+
+    /// The cached answer for a search term and its age; an expired one is returned too and
+    /// refreshed in the background (the fetch runs in its own task, so it need not be awaited).
+    fn cached(self: &Arc<Self>, backend: &Arc<Backend>, term: &str) -> Option<(Duration, Arc<SearchOutcome>)> {
         let key: Key = (backend.origin.clone(), term.to_string());
         let entry = self.cache.get(&key).filter(|e| usable_for_resolve(e, term))?;
         let now = self.clock.now();
         if !entry.is_fresh(now) {
-            drop(self.fetch(&backend, Depth::Resolve, key));
+            drop(self.fetch(backend, Depth::Resolve, key));
         }
-        let resolution = self.judge(name, &entry.outcome, None);
-        Some(Resolved { resolution, age: Some(entry.age(now)) })
+        Some((entry.age(now), entry.outcome))
     }
 
     /// The verdict on a reference name, asking the server if the cache has no fresh answer.
@@ -177,22 +181,13 @@ impl Resolver {
             return unavailable(err);
         }
         let term = search_term(name);
-        let key: Key = (backend.origin.clone(), term.to_string());
-        let now = self.clock.now();
-        let outcome = match self.cache.get(&key).filter(|e| usable_for_resolve(e, term)) {
-            Some(entry) if entry.is_fresh(now) => (entry.age(now), entry.outcome),
-            Some(entry) => {
-                // Stale: answer now, refresh in the background (the fetch runs in its own task,
-                // so its handle need not be awaited).
-                drop(self.fetch(&backend, Depth::Resolve, key));
-                (entry.age(now), entry.outcome)
-            }
-            None => match self.fetch(&backend, Depth::Resolve, key).await {
+        let (age, outcome) = match self.cached(&backend, term) {
+            Some(found) => found,
+            None => match self.fetch(&backend, Depth::Resolve, (backend.origin.clone(), term.to_string())).await {
                 Ok(outcome) => (Duration::ZERO, outcome),
                 Err(err) => return unavailable(&err),
             },
         };
-        let (age, outcome) = outcome;
         let mut resolution = self.judge(name, &outcome, None);
         if let Resolution::Unknown { .. } = resolution {
             let extra = self.suggestion_pool(&backend, term).await;
@@ -362,10 +357,9 @@ fn make_backend(
     settings: Settings,
     health: &Arc<watch::Sender<Health>>,
     clock: &Arc<dyn Clock>,
-    requests: &Arc<AtomicU64>,
 ) -> Backend {
     let origin: Arc<str> = client.origin().unwrap_or_default().into();
-    let gate = Arc::new(HostGate::new(settings.max_concurrent, health.clone(), clock.clone(), requests.clone()));
+    let gate = Arc::new(HostGate::new(settings.max_concurrent, health.clone(), clock.clone()));
     Backend { client, origin, gate, settings }
 }
 
