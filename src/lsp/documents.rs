@@ -27,6 +27,9 @@ pub struct Document {
     scan: Option<Arc<Scan>>,
     /// Bumped on every edit; a debounced check runs only if it is still current.
     pub generation: u64,
+    /// The diagnostics last sent for this document, so periodic re-checks that find nothing
+    /// new send nothing.
+    pub published: Option<(i32, Vec<tower_lsp_server::ls_types::Diagnostic>)>,
 }
 
 /// The references of one version of a document.
@@ -39,7 +42,7 @@ pub struct Scan {
 impl Document {
     pub fn new(text: String, version: i32, kind: DocKind) -> Document {
         let index = LineIndex::new(&text);
-        Document { text, version, kind, index, scan: None, generation: 0 }
+        Document { text, version, kind, index, scan: None, generation: 0, published: None }
     }
 
     /// Applies edits in order. Ranges are clamped to the text, and a range whose end comes

@@ -205,18 +205,25 @@ impl State {
     async fn publish(&self, uri: &Uri, version: i32, scan: &Scan, verdicts: &HashMap<String, Resolved>) {
         let config = self.config();
         let enc = self.caps().encoding;
-        let diagnostics = {
-            let Some(doc) = self.docs.get(uri) else { return };
+        let diagnostics: Vec<_> = {
+            let Some(mut doc) = self.docs.get_mut(uri) else { return };
             if doc.version != version {
                 return; // a newer version will publish its own
             }
-            scan.refs
+            let diagnostics: Vec<_> = scan
+                .refs
                 .iter()
                 .filter_map(|r| {
                     let verdict = verdicts.get(&r.name)?;
                     to_proto::diagnostic(&doc, r, &verdict.resolution, &config.diagnostics.severity, enc)
                 })
-                .collect()
+                .collect();
+            let unchanged = doc.published.as_ref().is_some_and(|(v, d)| *v == version && *d == diagnostics);
+            if unchanged {
+                return;
+            }
+            doc.published = Some((version, diagnostics.clone()));
+            diagnostics
         };
         self.client.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;
     }
