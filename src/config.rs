@@ -10,7 +10,7 @@
 //! only; a token found in a workspace file or workspace settings is dropped with a warning,
 //! because those files get committed.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The PAT. Deliberately has no `Display`, no `Serialize`, and a redacted `Debug`.
@@ -38,12 +38,15 @@ impl std::fmt::Debug for Secret {
 }
 
 /// Every setting synergy-ls reads. Documented field by field in the README ("Configuration").
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Config {
     /// Base URL of the 12d Synergy server, e.g. `https://synergy.example.com`. Env `SYNERGY_URL`.
     pub server_url: Option<String>,
     /// The PAT. Env `SYNERGY_TOKEN` or `initializationOptions.token`; see the module docs.
+    /// Never serialized (`Secret` has no `Serialize`): `Config`'s serialization is its
+    /// settings schema, used to check editor manifests against it.
+    #[serde(skip_serializing)]
     pub token: Option<Secret>,
     /// A shell command that prints the PAT (e.g. `pass show synergy`), run once when no token
     /// is set otherwise.
@@ -78,7 +81,7 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CacheConfig {
     /// How long a found or ambiguous answer is fresh.
@@ -93,7 +96,7 @@ impl Default for CacheConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DiagnosticsConfig {
     pub severity: SeverityConfig,
@@ -108,7 +111,7 @@ impl Default for DiagnosticsConfig {
 }
 
 /// Severity per diagnostic code; `off` hides that code.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SeverityConfig {
     pub unknown_job: Severity,
@@ -137,7 +140,7 @@ impl SeverityConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Off,
@@ -160,7 +163,7 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ScanConfig {
     /// Also report references inside Markdown code blocks and code spans.
@@ -239,6 +242,14 @@ impl Layers {
                 Some(Value::Null) | None => {}
                 Some(_) => warnings.push(format!("The token in {} is not a string; ignored.", source.describe())),
             }
+            // A command in a workspace file would run as soon as someone opens a cloned
+            // repository: only the user's own settings may name one.
+            if *source == Source::File && value.as_object_mut().and_then(|obj| obj.remove("tokenCommand")).is_some() {
+                warnings.push(format!(
+                    "tokenCommand in {} was ignored: a command from a workspace file would run for anyone who opens                      it. Set it in your editor's user settings or SYNERGY_TOKEN_COMMAND.",
+                    source.describe()
+                ));
+            }
             if let Err(e) = Config::deserialize(&value) {
                 warnings.push(format!("Settings from {} ignored: {e}", source.describe()));
                 continue;
@@ -273,7 +284,7 @@ fn merge(base: &mut Value, top: Value) {
     }
 }
 
-/// The environment layer: `SYNERGY_URL` and `SYNERGY_TOKEN`.
+/// The environment layer: `SYNERGY_URL`, `SYNERGY_TOKEN` and `SYNERGY_TOKEN_COMMAND`.
 pub fn env_layer(get: impl Fn(&str) -> Option<String>) -> Value {
     let mut obj = Map::new();
     if let Some(url) = get("SYNERGY_URL").filter(|s| !s.trim().is_empty()) {
@@ -281,6 +292,9 @@ pub fn env_layer(get: impl Fn(&str) -> Option<String>) -> Value {
     }
     if let Some(token) = get("SYNERGY_TOKEN").filter(|s| !s.trim().is_empty()) {
         obj.insert("token".into(), Value::String(token.trim().to_string()));
+    }
+    if let Some(cmd) = get("SYNERGY_TOKEN_COMMAND").filter(|s| !s.trim().is_empty()) {
+        obj.insert("tokenCommand".into(), Value::String(cmd.trim().to_string()));
     }
     Value::Object(obj)
 }
@@ -339,7 +353,8 @@ mod tests {
         );
         layers.set(
             Source::File,
-            json!({"serverUrl": "https://file", "cache": {"negativeTtlSeconds": 5}, "token": "tok-FILE-91c2"}),
+            json!({"serverUrl": "https://file", "cache": {"negativeTtlSeconds": 5}, "token": "tok-FILE-91c2",
+                   "tokenCommand": "touch /tmp/pwned"}),
         );
         layers.set(Source::Environment, json!({"serverUrl": "https://env", "token": "tok-ENV-7f3a"}));
         layers.set(Source::InitializationOptions, json!({"maxConcurrentRequests": "many"}));
@@ -350,9 +365,11 @@ mod tests {
         assert_eq!(config.diagnostics.severity.ambiguous_job, Severity::Information);
         assert_eq!(config.max_concurrent_requests, 8);
         assert_eq!(config.token.as_ref().map(Secret::expose), Some("tok-ENV-7f3a"));
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
         assert!(warnings[0].contains(".synergy.toml") && warnings[0].contains("token"));
-        assert!(warnings[1].contains("initializationOptions"));
+        assert!(warnings[1].contains(".synergy.toml") && warnings[1].contains("tokenCommand"));
+        assert!(warnings[2].contains("initializationOptions"));
+        assert_eq!(config.token_command, None);
         let all = format!("{warnings:?}{config:?}");
         assert!(!all.contains("tok-"), "token leaked: {all}");
     }

@@ -18,9 +18,9 @@ use synergy_ls::simulator::{self, Fault, MatchMode, SimConfig, Simulator};
 #[derive(Parser)]
 #[command(name = "synergy-ls", version, about = "Live references to 12d Synergy jobs in text files")]
 struct Cli {
-    /// Serve LSP on stdin/stdout (the default; accepted for clients that pass it).
-    #[arg(long)]
-    stdio: bool,
+    /// Serve LSP on stdin/stdout (the default; accepted, even twice, for clients that pass it).
+    #[arg(long, action = clap::ArgAction::Count)]
+    stdio: u8,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -29,8 +29,8 @@ struct Cli {
 enum Command {
     /// Run the language server on stdin/stdout (the default).
     Serve {
-        #[arg(long)]
-        stdio: bool,
+        #[arg(long, action = clap::ArgAction::Count)]
+        stdio: u8,
     },
     /// Check files for stale job references (exit 0 clean, 1 stale, 2 could not verify, 3 usage).
     Check {
@@ -44,6 +44,18 @@ enum Command {
         /// Skip files matching this glob (repeatable).
         #[arg(long)]
         exclude: Vec<String>,
+        /// Settings file (default: ./.synergy.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The server URL (overrides SYNERGY_URL and the settings file).
+        #[arg(long)]
+        server_url: Option<String>,
+    },
+    /// Ask the server once whether the URL and token work (exit 0 connected, 2 not reachable or
+    /// token rejected, 3 not configured).
+    Status {
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
         /// Settings file (default: ./.synergy.toml if present).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -110,6 +122,10 @@ fn main() -> ExitCode {
                 init_logging("warn");
                 run_check(Options { paths, include, exclude }, format, config, server_url).await
             }
+            Some(Command::Status { format, config, server_url }) => {
+                init_logging("warn");
+                run_status(format, config, server_url).await
+            }
             Some(Command::Demo { examples }) => {
                 init_logging("warn");
                 let mut out = std::io::stdout().lock();
@@ -132,7 +148,9 @@ fn main() -> ExitCode {
     ExitCode::from(exit as u8)
 }
 
-async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
+/// The settings for a command-line run: `--config` (or `./.synergy.toml`), the environment and
+/// `--server-url`, with `tokenCommand` run. Warnings and errors go to stderr.
+async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<config::Config, Exit> {
     let mut stderr = std::io::stderr();
     let mut layers = Layers::default();
     let file = match &config_file {
@@ -150,7 +168,7 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
         Ok(None) => {}
         Err(e) => {
             let _ = writeln!(stderr, "error: {e}");
-            return Exit::Usage;
+            return Err(Exit::Usage);
         }
     }
     layers.set(Source::Environment, config::env_layer(|k| std::env::var(k).ok()));
@@ -167,7 +185,7 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
                 Ok(t) => config.token = Some(t),
                 Err(e) => {
                     let _ = writeln!(stderr, "error: {e}");
-                    return Exit::Usage;
+                    return Err(Exit::Usage);
                 }
             }
         }
@@ -176,7 +194,16 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
     if let Some(w) = synergy_ls::api::client::insecure_warning(&settings) {
         let _ = writeln!(stderr, "warning: {w}");
     }
-    if let Some(err) = Client::new(&settings).config_error() {
+    Ok(config)
+}
+
+async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
+    let mut stderr = std::io::stderr();
+    let config = match cli_config(config_file, server_url).await {
+        Ok(c) => c,
+        Err(exit) => return exit,
+    };
+    if let Some(err) = Client::new(&ClientSettings::from_config(&config)).config_error() {
         let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
         let _ = writeln!(stderr, "error: {why}");
         return Exit::Usage;
@@ -197,6 +224,44 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
     let _ = written.and_then(|_| stdout.flush());
     let _ = check::render_summary(&report, &mut stderr);
     report.exit()
+}
+
+/// `synergy-ls status`: one search request, reported like the editor's status item.
+async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
+    use synergy_ls::present::{StatusState, status};
+    let config = match cli_config(config_file, server_url).await {
+        Ok(c) => c,
+        Err(exit) => return exit,
+    };
+    let client = Client::new(&ClientSettings::from_config(&config));
+    let started = std::time::Instant::now();
+    let health = match client.config_error() {
+        Some(err) => synergy_ls::model::Health::Unavailable(err.to_unavailable()),
+        None => match client.search("a", 1, 1).await {
+            Ok(_) => synergy_ls::model::Health::Connected,
+            Err(err) => synergy_ls::model::Health::Unavailable(err.to_unavailable()),
+        },
+    };
+    let elapsed = started.elapsed();
+    let server = client.origin().map(|o| o.trim_start_matches("https://").trim_start_matches("http://").to_string());
+    let (state, message) = status(&health, None, server.as_deref().unwrap_or(""));
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            json!({"state": state.as_str(), "server": server, "message": message, "elapsedMs": elapsed.as_millis() as u64})
+        ),
+        Format::Human if state == StatusState::Connected => {
+            writeln!(out, "{message} (answered in {} ms)", elapsed.as_millis())
+        }
+        Format::Human => writeln!(out, "{}: {message}", state.as_str()),
+    };
+    match state {
+        StatusState::Connected => Exit::Clean,
+        StatusState::NotConfigured => Exit::Usage,
+        _ => Exit::Unverified,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -191,6 +191,52 @@ pub fn health_message(health: &Health, previous: &Health, server: &str) -> Optio
     }
 }
 
+/// The connection state the editor's status item shows (`synergy/status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusState {
+    /// The last request was answered.
+    Connected,
+    /// Configured, nothing asked yet.
+    Idle,
+    /// Unreachable, failing, rate-limiting or answering garbage; retried by itself.
+    Offline,
+    /// 401/403: the PAT must be replaced.
+    TokenRejected,
+    /// No server URL, no token, or an unusable URL.
+    NotConfigured,
+}
+
+impl StatusState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusState::Connected => "connected",
+            StatusState::Idle => "idle",
+            StatusState::Offline => "offline",
+            StatusState::TokenRejected => "tokenRejected",
+            StatusState::NotConfigured => "notConfigured",
+        }
+    }
+}
+
+/// The status item's state and its one-paragraph explanation (which says what to do).
+/// `config_problem` is why no request can be made at all, known before any is tried.
+pub fn status(health: &Health, config_problem: Option<&Unavailable>, host: &str) -> (StatusState, String) {
+    let host = if host.is_empty() { "the server" } else { host };
+    let why = match (config_problem, health) {
+        (Some(why), _) | (None, Health::Unavailable(why)) => why,
+        (None, Health::Connected) => return (StatusState::Connected, format!("Connected to {host}.")),
+        (None, Health::Idle) => {
+            return (StatusState::Idle, format!("Ready; {host} is asked when a job reference needs checking."));
+        }
+    };
+    let state = match why {
+        Unavailable::NotConfigured | Unavailable::NoToken | Unavailable::BadUrl(_) => StatusState::NotConfigured,
+        Unavailable::TokenRejected(_) => StatusState::TokenRejected,
+        _ => StatusState::Offline,
+    };
+    (state, unavailable_reason(why))
+}
+
 /// The web client link for a job, from `webUrlTemplate` (`{id}`, `{name}`, `{path}`).
 pub fn web_url(template: &str, job: &Job) -> Option<String> {
     if template.trim().is_empty() {
@@ -307,6 +353,17 @@ mod tests {
         assert_eq!(level, Level::Error);
         assert!(text.contains("180 days") && text.contains("Profile › Personal Access Tokens"), "{text}");
         assert_eq!(health_message(&Health::Connected, &Health::Idle, "x"), None);
+        let (state, text) = status(&Health::Connected, None, "s.example:443");
+        assert_eq!((state.as_str(), text.as_str()), ("connected", "Connected to s.example:443."));
+        let rejected = Health::Unavailable(Unavailable::TokenRejected(403));
+        let (state, text) = status(&rejected, None, "s");
+        assert_eq!(state, StatusState::TokenRejected);
+        assert!(text.contains("Personal Access Tokens"), "{text}");
+        // A configuration problem wins over a stale health state.
+        assert_eq!(status(&Health::Connected, Some(&Unavailable::NoToken), "s").0, StatusState::NotConfigured);
+        let offline = Health::Unavailable(Unavailable::Unreachable("connection refused".into()));
+        assert_eq!(status(&offline, None, "s").0.as_str(), "offline");
+        assert_eq!(status(&Health::Idle, None, "").0.as_str(), "idle");
         assert!(health_message(&Health::Connected, &Health::Unavailable(Unavailable::ServerError(500)), "x").is_some());
         let hover = hover(
             "Riverside",

@@ -182,6 +182,29 @@ async fn settings_change_applies_without_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn documents_opened_before_the_settings_arrive_wait_for_them() {
+    // The URL comes only from workspace/configuration, and the document is opened at once, as
+    // VS Code does: no "not configured" on the way, and a client that renders synergy/status
+    // itself gets no showMessage for it.
+    let sim = simulator().await;
+    let mut lsp = Lsp::spawn(&[("SYNERGY_TOKEN", TOKEN)]);
+    lsp.settings = json!({"serverUrl": sim.url()});
+    lsp.initialize(json!({}), json!({"workspace": {"configuration": true}, "experimental": {"synergyStatus": true}}))
+        .await;
+    lsp.open(URI, "markdown", "job:Riversde and job:Riverside\n").await;
+    let diags = lsp.diagnostics(URI, |d| !d.is_empty()).await;
+    assert_eq!(codes(&diags), ["unknown-job"]);
+    let first = lsp.notification("synergy/status", |_| true).await;
+    assert_eq!(first["state"], "idle", "{first}");
+    lsp.notification("synergy/status", |p| p["state"] == "connected").await;
+    sim.set_fault(Fault::Unauthorized);
+    lsp.request("workspace/executeCommand", json!({"command": "synergy.refresh", "arguments": []})).await;
+    lsp.notification("synergy/status", |p| p["state"] == "tokenRejected").await;
+    let messages = lsp.drain_messages(Duration::from_millis(300)).await;
+    assert!(messages.is_empty(), "the client shows the status itself: {messages:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_outage_never_reports_unknown_and_recovers_by_itself() {
     let sim = simulator().await;
     let mut lsp = Lsp::start(&sim, TOKEN).await;
@@ -208,6 +231,12 @@ async fn an_outage_never_reports_unknown_and_recovers_by_itself() {
     let warnings: Vec<_> = messages.iter().filter(|m| m["type"] == 2).collect();
     assert_eq!(warnings.len(), 1, "told once: {messages:?}");
     assert!(warnings[0]["message"].as_str().unwrap().contains("unreachable"));
+    // The status item follows: connected, then offline with the reason and the host.
+    let host = sim.url().trim_start_matches("http://").trim_end_matches('/').to_string();
+    let status = lsp.notification("synergy/status", |p| p["state"] == "offline").await;
+    assert_eq!(status["server"], host.as_str());
+    assert!(status["message"].as_str().unwrap().contains("unreachable"), "{status}");
+    assert!(status["lastCheck"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 20), "{status}");
 
     // The server comes back: verdicts return without a restart.
     sim.set_fault(Fault::None);
@@ -218,6 +247,8 @@ async fn an_outage_never_reports_unknown_and_recovers_by_itself() {
         messages.iter().any(|m| m["type"] == 3 && m["message"].as_str().unwrap().contains("connected")),
         "{messages:?}"
     );
+    let status = lsp.notification("synergy/status", |p| p["state"] == "connected").await;
+    assert_eq!(status["message"], format!("Connected to {host}."));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,6 +269,8 @@ async fn a_rejected_token_is_reported_once_and_never_leaks() {
         text.contains("rejected") && text.contains("180 days") && text.contains("Personal Access Tokens"),
         "{text}"
     );
+    let status = lsp.notification("synergy/status", |p| p["state"] == "tokenRejected").await;
+    assert!(status["message"].as_str().unwrap().contains("Personal Access Tokens"), "{status}");
     let status = lsp.shutdown_checked(wrong).await;
     assert!(status.success());
 }
@@ -342,6 +375,10 @@ async fn not_configured_is_said_once_and_nothing_is_flagged() {
     let messages = lsp.drain_messages(Duration::from_millis(500)).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(messages[0]["message"].as_str().unwrap().contains("No 12d Synergy server is configured"));
+    let status = lsp.notification("synergy/status", |_| true).await;
+    assert_eq!(status["state"], "notConfigured", "{status}");
+    assert_eq!(status["server"], Value::Null);
+    assert!(status["message"].as_str().unwrap().contains("SYNERGY_URL"), "{status}");
     // Requests for unknown methods and garbage do not take the server down.
     let response = lsp.request_raw("textDocument/frobnicate", json!({})).await;
     assert_eq!(response["error"]["code"], -32601);

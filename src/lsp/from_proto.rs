@@ -32,9 +32,16 @@ pub fn encoding(caps: &ClientCapabilities) -> Encoding {
     }
 }
 
+/// Whether the client renders `synergy/status` itself (`capabilities.experimental.synergyStatus`).
+pub fn shows_status(caps: &ClientCapabilities) -> bool {
+    caps.experimental.as_ref().and_then(|e| e.get("synergyStatus")).and_then(Value::as_bool).unwrap_or(false)
+}
+
 /// A settings payload as a `Config`-shaped object: accepts `{"synergy": {…}}` or `{…}` itself.
+/// An empty array counts as "no settings": Lua clients encode an empty table that way.
 pub fn settings(value: Option<Value>) -> Option<Value> {
     match value? {
+        Value::Array(a) if a.is_empty() => None,
         Value::Object(mut obj) => match obj.remove("synergy") {
             Some(inner @ Value::Object(_)) => Some(inner),
             Some(_) | None if obj.is_empty() => None,
@@ -70,5 +77,8 @@ mod tests {
         assert_eq!(settings(Some(json!({"a": 1}))), Some(json!({"a": 1})));
         assert_eq!(settings(Some(json!({}))), None);
         assert_eq!(settings(Some(Value::Null)), None);
+        // Neovim sends an empty Lua table as `[]`.
+        assert_eq!(settings(Some(json!([]))), None);
+        assert_eq!(settings(Some(json!({"synergy": []}))), None);
     }
 }

@@ -50,6 +50,7 @@ pub async fn hover(state: &Arc<State>, params: HoverParams) -> Option<Hover> {
     let p = params.text_document_position_params;
     let at = Range { start: p.position, end: p.position };
     let Located { r, range, .. } = located_refs(state, &p.text_document.uri, Some(at))?.into_iter().next()?;
+    state.settings_ready().await;
     let resolved = match tokio::time::timeout(HOVER_WAIT, state.resolver.resolve(&r.name)).await {
         Ok(resolved) => resolved,
         Err(_) => return Some(to_proto::hover(present::pending(&r.name), state.caps().markdown_hover, range)),
@@ -73,6 +74,7 @@ pub async fn completion(state: &Arc<State>, params: CompletionParams) -> Option<
         let end = if ctx.quoted && doc.text[cursor..].starts_with('"') { cursor + 1 } else { cursor };
         (ctx.typed.to_string(), to_proto::range(&doc, &(start..end), enc), ctx.quoted)
     };
+    state.settings_ready().await;
     let found = state.resolver.complete(&typed, COMPLETION_LIMIT).await;
     let target = CompletionTarget {
         range,

@@ -66,6 +66,7 @@ impl Server {
     async fn reload_and_recheck(&self) {
         let warnings = self.state.reload().await;
         self.state.warn(warnings).await;
+        self.state.publish_status().await;
         self.state.revalidate_all();
     }
 }
@@ -88,7 +89,8 @@ impl LanguageServer for Server {
             .is_none_or(|f| f.contains(&MarkupKind::Markdown));
         let pull_configuration = caps.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false);
         let encoding = from_proto::encoding(caps);
-        let _ = self.state.caps.set(Caps { encoding, markdown_hover, pull_configuration });
+        let shows_status = from_proto::shows_status(caps);
+        let _ = self.state.caps.set(Caps { encoding, markdown_hover, pull_configuration, shows_status });
 
         let mut warnings = Vec::new();
         if let Some(root) = workspace_root(&params) {
@@ -146,7 +148,10 @@ impl LanguageServer for Server {
         if self.state.caps().pull_configuration {
             self.pull_settings().await;
             self.reload_and_recheck().await;
+        } else {
+            self.state.publish_status().await;
         }
+        self.state.mark_settings_ready();
     }
 
     async fn shutdown(&self) -> Result<()> {

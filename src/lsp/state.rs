@@ -25,6 +25,8 @@ use crate::scan::Scanner;
 /// How often open documents are re-checked while the server is failing (the circuit breaker
 /// keeps this from sending requests until its cooldown ends).
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// Longest wait for the editor's settings before lookups go ahead without them.
+const SETTINGS_WAIT: Duration = Duration::from_secs(5);
 /// Lookups started for one document check at once (the host gate bounds real requests).
 const LOOKUP_FANOUT: usize = 64;
 
@@ -34,6 +36,9 @@ pub struct Caps {
     pub encoding: Encoding,
     pub markdown_hover: bool,
     pub pull_configuration: bool,
+    /// The client shows `synergy/status` itself (`experimental.synergyStatus`), so health
+    /// changes are not also sent as `window/showMessage`.
+    pub shows_status: bool,
 }
 
 pub struct State {
@@ -49,6 +54,13 @@ pub struct State {
     command_token: Mutex<Option<(String, Secret)>>,
     /// Warnings already shown, so a repeated settings change does not repeat them.
     warned: Mutex<HashSet<String>>,
+    /// Why no request can be made at all with the current settings, if so.
+    config_problem: Mutex<Option<Unavailable>>,
+    /// The last `synergy/status` sent (state and message), to send only changes.
+    last_status: Mutex<Option<(String, String, Option<String>)>>,
+    /// Whether the editor's settings are in (pulled after `initialized`). Until then nothing
+    /// is looked up: a check before the server URL arrives would say "not configured".
+    settings_ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl State {
@@ -66,6 +78,9 @@ impl State {
             client_settings: Mutex::new(None),
             command_token: Mutex::new(None),
             warned: Mutex::new(HashSet::new()),
+            config_problem: Mutex::new(None),
+            last_status: Mutex::new(None),
+            settings_ready: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -74,6 +89,7 @@ impl State {
             encoding: Encoding::Utf16,
             markdown_hover: true,
             pull_configuration: false,
+            shows_status: false,
         })
     }
 
@@ -83,6 +99,18 @@ impl State {
 
     pub fn scanner(&self) -> Arc<Scanner> {
         self.scanner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Marks the editor's settings as applied; lookups waiting for them go ahead.
+    pub fn mark_settings_ready(&self) {
+        self.settings_ready.send_replace(true);
+    }
+
+    /// Waits until the editor's settings are in, at most [`SETTINGS_WAIT`] (a client that
+    /// never answers `workspace/configuration` must not stall the server).
+    pub async fn settings_ready(&self) {
+        let mut rx = self.settings_ready.subscribe();
+        let _ = tokio::time::timeout(SETTINGS_WAIT, rx.wait_for(|ready| *ready)).await;
     }
 
     pub fn set_layer(&self, source: Source, value: Value) {
@@ -119,7 +147,10 @@ impl State {
         {
             let mut current = self.client_settings.lock().unwrap_or_else(|e| e.into_inner());
             if current.as_ref() != Some(&wanted) {
-                self.resolver.reconfigure(ApiClient::new(&wanted.0), wanted.1.clone());
+                let api = ApiClient::new(&wanted.0);
+                *self.config_problem.lock().unwrap_or_else(|e| e.into_inner()) =
+                    api.config_error().map(|e| e.to_unavailable());
+                self.resolver.reconfigure(api, wanted.1.clone());
                 *current = Some(wanted);
             }
         }
@@ -129,6 +160,24 @@ impl State {
             doc.invalidate_scan();
         }
         warnings
+    }
+
+    /// Sends `synergy/status` if the state, its message or the server changed since last sent.
+    pub async fn publish_status(&self) {
+        let health = self.resolver.subscribe_health().borrow().clone();
+        let problem = self.config_problem.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let server = self.config().server_url.as_deref().and_then(host_of);
+        let (state, message) = present::status(&health, problem.as_ref(), server.as_deref().unwrap_or(""));
+        let key = (state.as_str().to_string(), message.clone(), server.clone());
+        {
+            let mut last = self.last_status.lock().unwrap_or_else(|e| e.into_inner());
+            if last.as_ref() == Some(&key) {
+                return;
+            }
+            *last = Some(key);
+        }
+        let params = to_proto::status(state, message, server, self.resolver.last_check());
+        self.client.send_notification::<to_proto::StatusNotification>(params).await;
     }
 
     /// Shows each warning once per session.
@@ -171,6 +220,7 @@ impl State {
     /// Resolves every reference of a document and publishes diagnostics: at once for answers
     /// in the cache, again when the pending lookups finish. Dropped if the document changed.
     pub async fn validate(self: &Arc<Self>, uri: Uri) {
+        self.settings_ready().await;
         let Some(scan) = self.scan(&uri) else { return };
         let version = scan.version;
         let names: HashSet<&str> = scan.refs.iter().map(|r| r.name.as_str()).collect();
@@ -253,9 +303,12 @@ impl State {
                         }
                         let health = rx.borrow_and_update().clone();
                         let server = this.config().server_url.clone().unwrap_or_default();
-                        if let Some((level, text)) = present::health_message(&health, &previous, &server) {
+                        if let Some((level, text)) = present::health_message(&health, &previous, &server)
+                            && !this.caps().shows_status
+                        {
                             this.client.show_message(to_proto::message_type(level), text).await;
                         }
+                        this.publish_status().await;
                         if health == Health::Connected && matches!(previous, Health::Unavailable(_)) {
                             this.revalidate_all();
                         }
@@ -274,6 +327,16 @@ impl State {
             }
         });
     }
+}
+
+/// `host[:port]` of a server URL, for the status item (never credentials: those are refused).
+fn host_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
 }
 
 /// Problems that go away without the user changing anything.

