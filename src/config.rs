@@ -13,14 +13,38 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The PAT. Deliberately has no `Display`, no `Serialize`, and a redacted `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+/// The PAT. Deliberately has no `Display`, no `Serialize`, and a redacted `Debug`. Every
+/// token made is remembered (in this process only) so [`redact`] can scrub it from text that
+/// must be shown, such as a panic message.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
+fn known_secrets() -> &'static std::sync::RwLock<Vec<String>> {
+    static KNOWN: std::sync::OnceLock<std::sync::RwLock<Vec<String>>> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
+/// `text` with every token this process has seen replaced by `<redacted>`.
+pub fn redact(text: &str) -> String {
+    let known = known_secrets().read().unwrap_or_else(|e| e.into_inner());
+    known.iter().filter(|s| s.len() >= 4).fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
+}
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
+        let s = s.into();
+        let trimmed = s.trim().to_string();
+        let mut known = known_secrets().write().unwrap_or_else(|e| e.into_inner());
+        if !trimmed.is_empty() && !known.contains(&trimmed) && known.len() < 64 {
+            known.push(trimmed);
+        }
+        Secret(s)
     }
     /// The token itself, for the one place that needs it: the `Authorization` header.
     pub fn expose(&self) -> &str {
@@ -62,6 +86,11 @@ pub struct Config {
     pub max_concurrent_requests: usize,
     /// Allow plain `http://` to a non-loopback host (the token then crosses the network in clear).
     pub allow_insecure_http: bool,
+    /// PEM files of extra certificate authorities to trust (an on-premises server with a
+    /// private CA), besides the system's.
+    pub ca_certificates: Vec<String>,
+    /// How long one request may take, body included, before it counts as a timeout.
+    pub request_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -77,6 +106,8 @@ impl Default for Config {
             scan: ScanConfig::default(),
             max_concurrent_requests: 8,
             allow_insecure_http: false,
+            ca_certificates: Vec::new(),
+            request_timeout_seconds: 10,
         }
     }
 }
@@ -336,7 +367,7 @@ pub async fn run_token_command(command: &str) -> Result<Secret, String> {
     if token.is_empty() {
         return Err(format!("tokenCommand `{command}` printed nothing"));
     }
-    Ok(Secret(token))
+    Ok(Secret::new(token))
 }
 
 #[cfg(test)]
@@ -386,6 +417,17 @@ mod tests {
         let (config, warnings) = layers.build();
         assert!(config.token.is_none());
         assert!(!warnings[0].contains("918273645"), "{warnings:?}");
+    }
+
+    #[test]
+    fn known_tokens_are_redacted() {
+        let _ = Secret::new(" tok-REDACT-4411 ");
+        let from_json: Secret = serde_json::from_value(json!("tok-JSON-9921")).unwrap();
+        assert_eq!(from_json.expose(), "tok-JSON-9921");
+        assert_eq!(
+            redact("called `Result::unwrap()` on tok-REDACT-4411 and tok-JSON-9921"),
+            "called `Result::unwrap()` on <redacted> and <redacted>"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`present`]: words and Markdown for people (hover cards, messages).
 //! - [`lsp`]: the language server. The only module that sees LSP types.
 //! - [`check`]: the CI command. [`demo`]: the one-command demo. [`simulator`]: the local API.
+//! - [`corpus`]: deterministic text for benchmarks.
 //!
 //! Invariants:
 //!
@@ -27,6 +28,7 @@
 pub mod api;
 pub mod check;
 pub mod config;
+pub mod corpus;
 pub mod demo;
 pub mod html;
 pub mod line_index;

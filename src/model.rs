@@ -7,9 +7,10 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-/// A job's identity on its server: the API's `IDString` (`"40009_1"`).
+/// A job's identity on its server: the API's `IDString` (`"40009_1"`). Shared, not copied:
+/// the cache's index is keyed by it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobId(pub String);
+pub struct JobId(pub Arc<str>);
 
 impl std::fmt::Display for JobId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18,20 +19,41 @@ impl std::fmt::Display for JobId {
 }
 
 /// A job, converted once from the wire format. The description is already plain text.
+/// Compact, since the cache may hold 100,000 of them: the type and creator are shared among
+/// jobs (interned), counts are 32-bit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: JobId,
     pub name: String,
     /// The full `/`-separated path, e.g. `Region A/Drainage`; the name for a top-level job.
     pub path: String,
-    pub job_type: Option<String>,
+    pub job_type: Option<Arc<str>>,
     pub created: Option<String>,
-    pub creator: Option<String>,
-    pub sub_jobs: Option<u64>,
-    pub folders: Option<u64>,
-    pub td_jobs: Option<u64>,
-    pub notes: Option<u64>,
+    pub creator: Option<Arc<str>>,
+    pub sub_jobs: Option<u32>,
+    pub folders: Option<u32>,
+    pub td_jobs: Option<u32>,
+    pub notes: Option<u32>,
     pub description: String,
+}
+
+impl Job {
+    /// A job with only its identity: no type, dates, counts or description.
+    pub fn named(id: &str, name: &str, path: &str) -> Job {
+        Job {
+            id: JobId(id.into()),
+            name: name.into(),
+            path: path.into(),
+            job_type: None,
+            created: None,
+            creator: None,
+            sub_jobs: None,
+            folders: None,
+            td_jobs: None,
+            notes: None,
+            description: String::new(),
+        }
+    }
 }
 
 /// How a reference was written.

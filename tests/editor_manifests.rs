@@ -75,7 +75,7 @@ fn vscode_settings_match_config() {
 #[test]
 fn settings_that_run_commands_or_weaken_transport_are_machine_scoped() {
     let manifest = manifest();
-    for key in ["tokenCommand", "allowInsecureHttp"] {
+    for key in ["tokenCommand", "allowInsecureHttp", "caCertificates"] {
         assert_eq!(manifest[key]["scope"], "machine", "synergy.{key} must not be settable by a workspace");
     }
     assert_eq!(manifest["server.path"]["scope"], "machine-overridable");

@@ -318,6 +318,28 @@ impl Lsp {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_in_no_output_even_at_trace_level_for_every_crate() {
+    // RUST_LOG=trace turns on hyper, reqwest, rustls and tower-lsp-server tracing too.
+    let sim = simulator().await;
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN), ("RUST_LOG", "trace")]);
+    lsp.initialize(json!({}), json!(null)).await;
+    lsp.open(URI, "markdown", DOC).await;
+    lsp.diagnostics(URI, |d| d.len() == 3).await;
+    let hover = lsp
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": pos_of(DOC, "job:Riverside", 6)}),
+        )
+        .await;
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("Riverside"));
+    sim.set_fault(Fault::Unauthorized);
+    lsp.request("workspace/executeCommand", json!({"command": "synergy.refresh", "arguments": []})).await;
+    lsp.notification("synergy/status", |p| p["state"] == "tokenRejected").await;
+    assert!(lsp.stderr().contains("TRACE"), "trace logging is on");
+    assert!(lsp.shutdown_checked(TOKEN).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn token_sources_workspace_file_and_utf8_positions() {
     let sim = simulator().await;
     // The workspace file gives the URL; the token in it is refused with a warning.
@@ -431,4 +453,59 @@ async fn a_job_renamed_on_the_server_is_flagged_in_an_open_document() {
     assert_eq!(actions[0]["isPreferred"], true);
     let edit = &actions[0]["edit"]["changes"][URI][0];
     assert_eq!(apply_edit("Levee design: job:Riverside\n", edit), "Levee design: job:\"Riverside Levee\"\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_answers_and_the_server_keeps_working() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::start(&sim, TOKEN).await;
+    let ghost = "file:///ws/never-opened.md";
+    // Notifications and requests for a document never opened.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": ghost, "version": 3}, "contentChanges": [{"text": "job:X"}]}),
+    )
+    .await;
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": ghost}})).await;
+    let hover = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": ghost}, "position": {"line": 0, "character": 0}}))
+        .await;
+    assert!(hover.is_null());
+    // A 5 MB single line with a reference at its end, and 100,000 references in one file.
+    let line = format!("{} job:Riversde\n", "a".repeat(5_000_000));
+    lsp.open(URI, "markdown", &line).await;
+    let diags = lsp.diagnostics(URI, |d| d.len() == 1).await;
+    assert_eq!(diags[0]["range"]["start"], json!({"line": 0, "character": 5_000_001}));
+    let many: String = (0..100_000).map(|i| if i % 1000 == 0 { "job:Riversde\n" } else { "job:Riverside\n" }).collect();
+    let big = "file:///ws/many.md";
+    lsp.open(big, "markdown", &many).await;
+    assert_eq!(lsp.diagnostics(big, |d| d.len() == 100).await.len(), 100);
+    // Edits with positions past the end, a reversed range, and a stale version: clamped or
+    // ignored, never a crash; the text stays consistent with what a client would compute.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [
+            {"range": {"start": {"line": 99, "character": 0}, "end": {"line": 120, "character": 7}}, "text": "job:Nope\n"},
+            {"range": {"start": {"line": 0, "character": 9_999_999}, "end": {"line": 0, "character": 3}}, "text": ""}
+        ]}),
+    )
+    .await;
+    let diags = lsp.diagnostics(URI, |d| d.len() == 2).await;
+    assert_eq!(diags.iter().filter(|d| d["message"].as_str().unwrap().contains("\"Nope\"")).count(), 1);
+    let hover = lsp
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 4_000_000_000u64, "character": 4_000_000_000u64}}),
+        )
+        .await;
+    assert!(hover.is_null() || hover["contents"].is_object());
+    // Requests with wrong parameter shapes get an error, not a crash.
+    let bad = lsp.request_raw("textDocument/hover", json!({"textDocument": 42})).await;
+    assert!(bad["error"]["code"].as_i64().is_some(), "{bad}");
+    // And the server still works.
+    let ok = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": big}, "position": {"line": 1, "character": 5}}))
+        .await;
+    assert!(ok["contents"]["value"].as_str().unwrap().starts_with("### Riverside"));
+    assert!(lsp.shutdown().await.success());
 }

@@ -1,8 +1,9 @@
 //! The HTTP client for the quick job search (`GET /api/v1/jobs/?name=…&page=…&page_size=…`).
 //!
 //! One request per call: paging, retries, caching and politeness live in `resolve`. What this
-//! guarantees: rustls with certificate verification; connect timeout 5 s and request timeout
-//! 10 s; `User-Agent: synergy-ls/<version>`; a response size cap; no plain HTTP to a
+//! guarantees: rustls with certificate verification (system roots plus `caCertificates`);
+//! connect timeout 5 s and request timeout `requestTimeoutSeconds` (10 s); proxies from
+//! `HTTPS_PROXY`/`NO_PROXY`; `User-Agent: synergy-ls/<version>`; a response size cap; no plain HTTP to a
 //! non-loopback host unless `allowInsecureHttp`; redirects followed only within the same origin,
 //! so the `Authorization` header never reaches another host.
 
@@ -19,6 +20,8 @@ use crate::model::Job;
 /// Bodies larger than this are refused: a real page of jobs is a few hundred kilobytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest `Retry-After` honoured: a server asking for a day gets a minute.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One page of search results, converted to domain jobs.
@@ -37,6 +40,8 @@ pub struct ClientSettings {
     pub server_url: Option<String>,
     pub token: Option<Secret>,
     pub allow_insecure_http: bool,
+    pub ca_certificates: Vec<String>,
+    pub request_timeout: Duration,
 }
 
 impl ClientSettings {
@@ -45,6 +50,19 @@ impl ClientSettings {
             server_url: config.server_url.clone(),
             token: config.token.clone(),
             allow_insecure_http: config.allow_insecure_http,
+            ca_certificates: config.ca_certificates.clone(),
+            request_timeout: Duration::from_secs(config.request_timeout_seconds.max(1)),
+        }
+    }
+
+    /// Settings for `url` and `token` with every other setting at its default.
+    pub fn new(server_url: Option<&str>, token: Option<&str>) -> ClientSettings {
+        ClientSettings {
+            server_url: server_url.map(str::to_string),
+            token: token.map(Secret::new),
+            allow_insecure_http: false,
+            ca_certificates: Vec::new(),
+            request_timeout: REQUEST_TIMEOUT,
         }
     }
 }
@@ -103,7 +121,7 @@ impl Client {
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                    .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
                 return Err(ApiError::RateLimited { retry_after });
             }
             s => return Err(ApiError::Status(s)),
@@ -153,10 +171,23 @@ impl Ready {
             .map_err(|_| ApiError::BadUrl("the token contains characters not allowed in a header".into()))?;
         auth.set_sensitive(true);
         let origin = search_url.origin();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for path in &settings.ca_certificates {
+            let pem = std::fs::read(path)
+                .map_err(|e| ApiError::BadUrl(format!("caCertificates: cannot read {path}: {e}")))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| ApiError::BadUrl(format!("caCertificates: {path} holds no PEM certificate")))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        // HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply (reqwest's default).
+        let http = builder
             .user_agent(concat!("synergy-ls/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(settings.request_timeout))
+            .timeout(settings.request_timeout)
             .https_only(!settings.allow_insecure_http && !is_loopback(&base))
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() < 5 && attempt.url().origin() == origin {
@@ -247,7 +278,7 @@ mod tests {
     use super::*;
 
     fn settings(url: &str, insecure: bool) -> ClientSettings {
-        ClientSettings { server_url: Some(url.into()), token: Some(Secret::new("tok")), allow_insecure_http: insecure }
+        ClientSettings { allow_insecure_http: insecure, ..ClientSettings::new(Some(url), Some("tok")) }
     }
 
     #[test]
@@ -267,7 +298,7 @@ mod tests {
         assert!(matches!(err("ftp://x", false), Some(ApiError::BadUrl(_))));
         assert!(matches!(err("https://u:p@x", false), Some(ApiError::BadUrl(_))));
         assert!(matches!(err("not a url", false), Some(ApiError::BadUrl(_))));
-        let none = Client::new(&ClientSettings { server_url: None, token: None, allow_insecure_http: false });
+        let none = Client::new(&ClientSettings::new(None, None));
         assert_eq!(none.config_error(), Some(&ApiError::NotConfigured));
         let no_token = Client::new(&ClientSettings { token: None, ..settings("https://x", false) });
         assert_eq!(no_token.config_error(), Some(&ApiError::NoToken));

@@ -6,6 +6,8 @@
 //! not public). GUIDs are not validated. The simulator serializes these same structs, so the
 //! client and the simulator cannot drift apart.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -162,8 +164,23 @@ fn non_empty(s: Option<&String>) -> Option<String> {
     s.map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-fn count(n: Option<i64>) -> Option<u64> {
-    n.and_then(|n| u64::try_from(n).ok())
+fn count(n: Option<i64>) -> Option<u32> {
+    n.and_then(|n| u32::try_from(n).ok())
+}
+
+/// One shared copy of strings many jobs repeat (job types, creators).
+fn intern(s: String) -> Arc<str> {
+    static POOL: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<Arc<str>>>> =
+        std::sync::OnceLock::new();
+    let mut pool = POOL.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(shared) = pool.get(s.as_str()) {
+        return shared.clone();
+    }
+    let shared: Arc<str> = s.into();
+    if pool.len() < 10_000 {
+        pool.insert(shared.clone());
+    }
+    shared
 }
 
 impl WireJob {
@@ -185,11 +202,13 @@ impl WireJob {
             .find(|d| !d.is_empty())
             .unwrap_or_default();
         Some(Job {
-            id: JobId(id),
+            id: JobId(id.into()),
             path,
-            job_type: non_empty(self.job_type.as_ref()),
+            job_type: non_empty(self.job_type.as_ref()).map(intern),
             created: non_empty(self.created_date.as_ref()).or_else(|| non_empty(entity.create_date.as_ref())),
-            creator: non_empty(self.job_creator_name.as_ref()).or_else(|| non_empty(entity.creator_name.as_ref())),
+            creator: non_empty(self.job_creator_name.as_ref())
+                .or_else(|| non_empty(entity.creator_name.as_ref()))
+                .map(intern),
             sub_jobs: count(self.no_of_children.or(entity.num_children)),
             folders: count(self.no_of_folders.or(entity.num_folders)),
             td_jobs: count(self.no_of_td_jobs.or(entity.num_td_projects)),
@@ -252,7 +271,7 @@ mod tests {
         assert_eq!(page.total_pages, None);
         let jobs: Vec<Job> = page.result.into_iter().filter_map(WireJob::into_job).collect();
         assert_eq!(jobs.len(), 1);
-        assert_eq!((jobs[0].id.0.as_str(), jobs[0].folders, jobs[0].path.as_str()), ("7_1", None, "A"));
+        assert_eq!((&*jobs[0].id.0, jobs[0].folders, jobs[0].path.as_str()), ("7_1", None, "A"));
         for bad in ["[]", "{}", r#"{"Result":{}}"#, "null", r#""str""#] {
             assert!(serde_json::from_str::<PageEnvelope<WireJob>>(bad).is_err(), "{bad}");
         }

@@ -27,9 +27,9 @@ pub struct Document {
     scan: Option<Arc<Scan>>,
     /// Bumped on every edit; a debounced check runs only if it is still current.
     pub generation: u64,
-    /// The diagnostics last sent for this document, so periodic re-checks that find nothing
-    /// new send nothing.
-    pub published: Option<(i32, Vec<tower_lsp_server::ls_types::Diagnostic>)>,
+    /// The version and fingerprint of the diagnostics last sent for this document, so periodic
+    /// re-checks that find nothing new send nothing.
+    pub published: Option<(i32, u64)>,
 }
 
 /// The references of one version of a document.

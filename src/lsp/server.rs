@@ -25,7 +25,7 @@ async fn guarded<T>(method: &'static str, fut: impl std::future::Future<Output =
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        tracing::error!(method, "handler panicked: {what}");
+        tracing::error!(method, "handler panicked: {}", crate::config::redact(&what));
         Error {
             code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
             message: format!("synergy-ls: internal error in {method}").into(),

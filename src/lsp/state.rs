@@ -255,6 +255,13 @@ impl State {
     async fn publish(&self, uri: &Uri, version: i32, scan: &Scan, verdicts: &HashMap<String, Resolved>) {
         let config = self.config();
         let enc = self.caps().encoding;
+        // Everything but the range is the same for every reference to a name: built once.
+        let shapes: HashMap<&str, to_proto::DiagnosticShape> = verdicts
+            .iter()
+            .filter_map(|(name, v)| {
+                Some((name.as_str(), to_proto::diagnostic_shape(name, &v.resolution, &config.diagnostics.severity)?))
+            })
+            .collect();
         let diagnostics: Vec<_> = {
             let Some(mut doc) = self.docs.get_mut(uri) else { return };
             if doc.version != version {
@@ -263,16 +270,13 @@ impl State {
             let diagnostics: Vec<_> = scan
                 .refs
                 .iter()
-                .filter_map(|r| {
-                    let verdict = verdicts.get(&r.name)?;
-                    to_proto::diagnostic(&doc, r, &verdict.resolution, &config.diagnostics.severity, enc)
-                })
+                .filter_map(|r| Some(shapes.get(r.name.as_str())?.at(to_proto::range(&doc, &r.range, enc))))
                 .collect();
-            let unchanged = doc.published.as_ref().is_some_and(|(v, d)| *v == version && *d == diagnostics);
-            if unchanged {
+            let fingerprint = to_proto::fingerprint(&diagnostics);
+            if doc.published == Some((version, fingerprint)) {
                 return;
             }
-            doc.published = Some((version, diagnostics.clone()));
+            doc.published = Some((version, fingerprint));
             diagnostics
         };
         self.client.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;

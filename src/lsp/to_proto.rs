@@ -45,23 +45,53 @@ pub fn severity(s: Severity) -> Option<DiagnosticSeverity> {
 }
 
 /// The diagnostic for a reference, `None` when the verdict is not a problem or its code is off.
-pub fn diagnostic(
-    doc: &Document,
-    r: &JobRef,
+/// A diagnostic without its range: what every reference to one name shares.
+pub struct DiagnosticShape {
+    severity: DiagnosticSeverity,
+    code: &'static str,
+    message: String,
+}
+
+impl DiagnosticShape {
+    /// The diagnostic at `range`.
+    pub fn at(&self, range: Range) -> Diagnostic {
+        Diagnostic {
+            range,
+            severity: Some(self.severity),
+            code: Some(NumberOrString::String(self.code.into())),
+            source: Some(SOURCE.into()),
+            message: self.message.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The diagnostic for references to `name`, `None` when the verdict is not a problem or its
+/// code is turned off.
+pub fn diagnostic_shape(
+    name: &str,
     resolution: &Resolution,
     severities: &crate::config::SeverityConfig,
-    enc: Encoding,
-) -> Option<Diagnostic> {
+) -> Option<DiagnosticShape> {
     let code = resolution.code()?;
     let severity = severity(severities.of(code))?;
-    Some(Diagnostic {
-        range: range(doc, &r.range, enc),
-        severity: Some(severity),
-        code: Some(NumberOrString::String(code.as_str().into())),
-        source: Some(SOURCE.into()),
-        message: present::diagnostic_message(&r.name, resolution)?,
-        ..Default::default()
-    })
+    Some(DiagnosticShape { severity, code: code.as_str(), message: present::diagnostic_message(name, resolution)? })
+}
+
+/// A hash of what a client sees of a diagnostics list, to skip publishing the same list twice
+/// without keeping a copy of it.
+pub fn fingerprint(diagnostics: &[Diagnostic]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    diagnostics.len().hash(&mut h);
+    for d in diagnostics {
+        (d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character).hash(&mut h);
+        d.message.hash(&mut h);
+        let levels = [DiagnosticSeverity::ERROR, DiagnosticSeverity::WARNING, DiagnosticSeverity::INFORMATION];
+        d.severity.map(|s| levels.iter().position(|l| *l == s)).hash(&mut h);
+        d.code.hash(&mut h);
+    }
+    h.finish()
 }
 
 pub fn hover(markdown: String, markdown_ok: bool, range: Range) -> Hover {

@@ -6,6 +6,7 @@
 //! Every job seen is also kept in an index by ID, for completion and "did you mean".
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -40,10 +41,89 @@ impl Entry {
 /// (server origin, search term).
 pub type Key = (Arc<str>, String);
 
+/// A lowercased name or path with what the fuzzy matchers need to skip it cheaply.
+#[derive(Debug)]
+pub struct FoldedKey {
+    pub text: Box<str>,
+    pub chars: usize,
+    /// One bit per character class (`char as u32 % 64`): characters one key has and the other
+    /// lacks bound their edit distance from below.
+    pub mask: u64,
+}
+
+impl FoldedKey {
+    pub fn new(s: &str) -> FoldedKey {
+        let text = s.to_lowercase();
+        FoldedKey { chars: text.chars().count(), mask: char_mask(&text), text: text.into() }
+    }
+
+    pub fn view(&self) -> KeyView<'_> {
+        KeyView { text: &self.text, chars: self.chars, mask: self.mask }
+    }
+}
+
+/// A borrowed [`FoldedKey`].
+#[derive(Debug, Clone, Copy)]
+pub struct KeyView<'a> {
+    pub text: &'a str,
+    pub chars: usize,
+    pub mask: u64,
+}
+
+pub fn char_mask(s: &str) -> u64 {
+    s.chars().fold(0, |m, c| m | 1 << (c as u32 % 64))
+}
+
+/// A job in the index, with its path folded once (not once per lookup). The folded name is
+/// the folded path's last segment, so one string serves both.
+#[derive(Debug)]
+pub struct Indexed {
+    pub job: Arc<Job>,
+    path: FoldedKey,
+    /// Where the folded name starts in the folded path; `None` when the name is not the
+    /// path's last segment (then it has its own).
+    name_at: Option<u32>,
+    name: Option<FoldedKey>,
+    name_chars: u32,
+    name_mask: u64,
+}
+
+impl Indexed {
+    pub fn new(job: Arc<Job>) -> Indexed {
+        let path = FoldedKey::new(&job.path);
+        let folded_name = job.name.to_lowercase();
+        let name_at = path
+            .text
+            .len()
+            .checked_sub(folded_name.len())
+            .filter(|&at| path.text[at..] == folded_name && (at == 0 || path.text[..at].ends_with('/')));
+        let (name_chars, name_mask) = (folded_name.chars().count() as u32, char_mask(&folded_name));
+        let name = name_at.is_none().then(|| FoldedKey::new(&job.name));
+        Indexed { job, path, name_at: name_at.map(|a| a as u32), name, name_chars, name_mask }
+    }
+
+    /// The key a reference is compared on: the path for paths, the name otherwise.
+    pub fn key(&self, reference_is_path: bool) -> KeyView<'_> {
+        if reference_is_path {
+            return self.path.view();
+        }
+        match (&self.name, self.name_at) {
+            (Some(own), _) => own.view(),
+            (None, Some(at)) => {
+                KeyView { text: &self.path.text[at as usize..], chars: self.name_chars as usize, mask: self.name_mask }
+            }
+            (None, None) => unreachable!("a name is either the path's last segment or kept apart"),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Cache {
     entries: DashMap<Key, Entry>,
-    jobs: DashMap<JobId, Arc<Job>>,
+    jobs: DashMap<JobId, Arc<Indexed>>,
+    /// Bumped whenever the set of indexed jobs changes, so answers derived from the whole
+    /// index (suggestions) can be reused until then.
+    generation: AtomicU64,
     /// Old name or path (lowercased) -> the job that carried it and now has another.
     renamed: DashMap<String, JobId>,
 }
@@ -67,14 +147,21 @@ impl Cache {
                     .collect()
             });
             for id in gone {
-                self.jobs.remove(&id);
+                if self.jobs.remove(&id).is_some() {
+                    self.generation.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         for job in &outcome.jobs {
-            if let Some(old) = self.jobs.insert(job.id.clone(), job.clone()) {
-                if old.path != job.path {
-                    self.renamed.insert(old.path.to_lowercase(), job.id.clone());
-                    self.renamed.insert(old.name.to_lowercase(), job.id.clone());
+            if self.jobs.get(&job.id).is_some_and(|old| old.job == *job) {
+                continue; // seen before, unchanged: the index (and its generation) stays
+            }
+            let indexed = Arc::new(Indexed::new(job.clone()));
+            self.generation.fetch_add(1, Ordering::Relaxed);
+            if let Some(old) = self.jobs.insert(job.id.clone(), indexed) {
+                if old.job.path != job.path {
+                    self.renamed.insert(old.job.path.to_lowercase(), job.id.clone());
+                    self.renamed.insert(old.job.name.to_lowercase(), job.id.clone());
                 }
             }
         }
@@ -82,16 +169,25 @@ impl Cache {
     }
 
     /// Visits every job seen so far.
-    pub fn for_each_job(&self, mut f: impl FnMut(&Arc<Job>)) {
+    pub fn for_each_job(&self, mut f: impl FnMut(&Indexed)) {
         for job in self.jobs.iter() {
             f(job.value());
         }
     }
 
+    /// Changes whenever the set of indexed jobs changes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    pub fn job_count(&self) -> usize {
+        self.jobs.len()
+    }
+
     /// The job now carrying a name or path it was seen under before, if it was renamed or moved.
     pub fn renamed(&self, old: &str) -> Option<Arc<Job>> {
         let id = self.renamed.get(&old.to_lowercase())?.clone();
-        let job = self.jobs.get(&id)?.clone();
+        let job = self.jobs.get(&id)?.job.clone();
         (job.path.to_lowercase() != old.to_lowercase() && job.name.to_lowercase() != old.to_lowercase()).then_some(job)
     }
 
@@ -99,6 +195,7 @@ impl Cache {
         self.entries.clear();
         self.jobs.clear();
         self.renamed.clear();
+        self.generation.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -106,6 +203,22 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::resolve::clock::{Clock, ManualClock};
+
+    #[test]
+    fn the_folded_name_is_the_folded_path_s_last_segment() {
+        let job = |name: &str, path: &str| Arc::new(Job::named("1_1", name, path));
+        let ix = Indexed::new(job("Drainage", "Region A/Drainage"));
+        assert_eq!((ix.key(false).text, ix.key(true).text), ("drainage", "region a/drainage"));
+        assert_eq!(ix.key(false).chars, 8);
+        assert!(ix.name.is_none(), "shared with the path");
+        let odd = Indexed::new(job("Zürich", "Other/Name"));
+        assert_eq!((odd.key(false).text, odd.key(false).chars), ("zürich", 6));
+        let top = Indexed::new(job("ÉCOLE", "ÉCOLE"));
+        assert_eq!(top.key(false).text, "école");
+        let suffix_only = Indexed::new(job("Age", "Drainage"));
+        assert_eq!(suffix_only.key(false).text, "age");
+        assert!(suffix_only.name.is_some(), "a suffix that is not a whole segment is not shared");
+    }
 
     #[test]
     fn entries_expire_but_stay_servable() {

@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::clock::Clock;
 use crate::api::ApiError;
+use crate::api::client::MAX_RETRY_AFTER;
 use crate::model::Health;
 
 /// Consecutive failed calls after which the circuit opens.
@@ -21,8 +22,7 @@ const FIRST_COOLDOWN: Duration = Duration::from_secs(1);
 const MAX_COOLDOWN: Duration = Duration::from_secs(30);
 /// How often a rejected token is tried again (an admin may re-enable it).
 const AUTH_COOLDOWN: Duration = Duration::from_secs(60);
-/// The longest `Retry-After` honoured; a server asking for more is asked again after this.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How long to wait after a 429 that did not say (no `Retry-After`).
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Whether to try a failed request again, and after how long. `jitter` is in `[0, 1)`.
@@ -200,6 +200,15 @@ impl HostGate {
                 true
             }
         });
+    }
+
+    /// Forgets failures and any wait (the user asked to try again now: `synergy.refresh`).
+    pub fn reset(&self) {
+        let mut s = self.state();
+        s.failures = 0;
+        s.open_until = None;
+        s.cooldown = FIRST_COOLDOWN;
+        s.probing = false;
     }
 
     /// Tells the gate that a request needed no network (configuration error), for health.

@@ -24,11 +24,11 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::sync::watch;
 
-use self::cache::{Cache, Key, SearchOutcome};
+use self::cache::{Cache, FoldedKey, Key, KeyView, SearchOutcome};
 use self::clock::Clock;
 use self::host::HostGate;
 use crate::api::{ApiError, Client};
-use crate::model::{Health, Job, Resolution, match_key, search_term};
+use crate::model::{Health, Job, JobId, Resolution, is_path, match_key, search_term};
 
 /// Rows asked for per page; the server may answer with fewer (its cap wins).
 pub const PAGE_SIZE: u64 = 100;
@@ -95,7 +95,24 @@ pub struct Resolver {
     /// Bumped when a refresh replaced a cached answer with a different one.
     changes: watch::Sender<u64>,
     clock: Arc<dyn Clock>,
+    /// "Did you mean" per reference name, valid while the job index and the name's search
+    /// answer are the same: scoring the whole index again on every keystroke would make
+    /// checks O(unknown names × jobs seen).
+    suggested: DashMap<String, Suggested>,
 }
+
+struct Suggested {
+    generation: u64,
+    outcome: Arc<SearchOutcome>,
+    jobs: Vec<Arc<Job>>,
+}
+
+/// Entries kept in the suggestion memo before it is emptied (a bound, not a cache policy).
+const MAX_MEMO: usize = 10_000;
+/// Up to this many jobs seen, every one is a "did you mean" candidate; beyond it, only the
+/// server's answers for the name and for its first three characters are (scoring 100,000
+/// names for each unknown reference would stall checks).
+pub const INDEX_SUGGESTION_LIMIT: usize = 5_000;
 
 impl Resolver {
     pub fn new(client: Client, settings: Settings, clock: Arc<dyn Clock>) -> Arc<Resolver> {
@@ -109,6 +126,7 @@ impl Resolver {
             health,
             changes: watch::channel(0).0,
             clock,
+            suggested: DashMap::new(),
         })
     }
 
@@ -138,9 +156,11 @@ impl Resolver {
         self.health.send_replace(Health::Idle);
     }
 
-    /// Drops every cached answer (`synergy.refresh`).
+    /// Drops every cached answer and gives the server a fresh try at once, whatever wait a
+    /// failure or a `Retry-After` imposed (`synergy.refresh`: the user asked for it).
     pub fn clear(&self) {
         self.cache.clear();
+        self.backend().gate.reset();
     }
 
     /// When the server last answered a request (or failed to), for the status item.
@@ -163,7 +183,7 @@ impl Resolver {
     /// that never wait on the network still see answers expire.
     pub fn resolve_cached(self: &Arc<Self>, name: &str) -> Option<Resolved> {
         let (age, outcome) = self.cached(&self.backend(), search_term(name))?;
-        Some(Resolved { resolution: self.judge(name, &outcome, None), age: Some(age) })
+        Some(Resolved { resolution: self.judge(name, &outcome), age: Some(age) })
     }
 
     /// The cached answer for a search term and its age; an expired one is returned too and
@@ -193,45 +213,28 @@ impl Resolver {
                 Err(err) => return unavailable(&err),
             },
         };
-        let mut resolution = self.judge(name, &outcome, None);
-        if let Resolution::Unknown { .. } = resolution {
-            let extra = self.suggestion_pool(&backend, term).await;
-            resolution = self.judge(name, &outcome, Some(&extra));
+        if direct_verdict(name, &outcome).is_none() {
+            self.widen_index(&backend, term).await;
         }
-        Resolved { resolution, age: Some(age) }
+        Resolved { resolution: self.judge(name, &outcome), age: Some(age) }
     }
 
-    /// More jobs to suggest from for an unknown name: a search of its first few characters.
-    async fn suggestion_pool(self: &Arc<Self>, backend: &Arc<Backend>, term: &str) -> Vec<Arc<Job>> {
-        let stem: String = term.chars().take(3).collect();
-        if stem.chars().count() < 3 || stem == term {
-            return Vec::new();
-        }
+    /// Before suggesting names for an unknown reference, asks for the first page of its first
+    /// few characters, so the index holds close names the document never mentioned.
+    async fn widen_index(self: &Arc<Self>, backend: &Arc<Backend>, term: &str) {
+        let Some(stem) = stem_of(term) else { return };
         let key: Key = (backend.origin.clone(), stem);
-        if let Some(e) = self.cache.get(&key) {
-            return e.outcome.jobs.clone();
+        if self.cache.get(&key).is_none() {
+            let _ = self.fetch(backend, Depth::FirstPage, key).await;
         }
-        self.fetch(backend, Depth::FirstPage, key).await.map(|o| o.jobs.clone()).unwrap_or_default()
     }
 
     /// Found / ambiguous / case mismatch / unknown, from what a search returned.
-    fn judge(&self, name: &str, outcome: &SearchOutcome, extra: Option<&[Arc<Job>]>) -> Resolution {
-        let exact: Vec<_> = outcome.jobs.iter().filter(|j| match_key(j, name) == name).cloned().collect();
-        match exact.len() {
-            1 => return Resolution::Found(exact.into_iter().next().expect("one")),
-            n if n > 1 => return Resolution::Ambiguous(sorted_by_path(exact)),
-            _ => {}
+    fn judge(&self, name: &str, outcome: &Arc<SearchOutcome>) -> Resolution {
+        if let Some(verdict) = direct_verdict(name, outcome) {
+            return verdict;
         }
-        let lower = name.to_lowercase();
-        let folded: Vec<_> =
-            outcome.jobs.iter().filter(|j| match_key(j, name).to_lowercase() == lower).cloned().collect();
-        if !folded.is_empty() {
-            return Resolution::CaseMismatch(sorted_by_path(folded));
-        }
-        let mut pool: Vec<Arc<Job>> = outcome.jobs.clone();
-        pool.extend(extra.into_iter().flatten().cloned());
-        self.cache.for_each_job(|j| pool.push(j.clone()));
-        let mut suggestions = closest(name, pool);
+        let mut suggestions = self.suggestions(name, outcome);
         let renamed = self.cache.renamed(name);
         if let Some(job) = &renamed {
             suggestions.retain(|j| j.id != job.id);
@@ -239,6 +242,37 @@ impl Resolver {
             suggestions.truncate(MAX_SUGGESTIONS);
         }
         Resolution::Unknown { suggestions, renamed: renamed.is_some() }
+    }
+
+    /// The closest names to an unknown reference among its search answer and every job seen,
+    /// from the memo when neither changed since.
+    fn suggestions(&self, name: &str, outcome: &Arc<SearchOutcome>) -> Vec<Arc<Job>> {
+        let generation = self.cache.generation();
+        if let Some(m) = self.suggested.get(name) {
+            if m.generation == generation && Arc::ptr_eq(&m.outcome, outcome) {
+                return m.jobs.clone();
+            }
+        }
+        let mut best = Closest::new(name);
+        for job in &outcome.jobs {
+            best.offer(FoldedKey::new(match_key(job, name)).view(), job);
+        }
+        let path = is_path(name);
+        if self.cache.job_count() <= INDEX_SUGGESTION_LIMIT {
+            self.cache.for_each_job(|ix| best.offer(ix.key(path), &ix.job));
+        } else if let Some(stem) = stem_of(search_term(name)) {
+            if let Some(entry) = self.cache.get(&(self.backend().origin.clone(), stem)) {
+                for job in &entry.outcome.jobs {
+                    best.offer(FoldedKey::new(match_key(job, name)).view(), job);
+                }
+            }
+        }
+        let jobs = best.finish();
+        if self.suggested.len() >= MAX_MEMO {
+            self.suggested.clear();
+        }
+        self.suggested.insert(name.to_string(), Suggested { generation, outcome: outcome.clone(), jobs: jobs.clone() });
+        jobs
     }
 
     /// Completion candidates for the text typed after `job:`, best first, at most `limit`.
@@ -275,8 +309,21 @@ impl Resolver {
                 }
             }
         }
-        self.cache.for_each_job(|j| pool.push(j.clone()));
-        let ranked = rank_completions(typed, pool);
+        let mut ranker = Ranker::new(typed);
+        let folded: Vec<FoldedKey> = pool.iter().map(|j| FoldedKey::new(match_key(j, typed))).collect();
+        let path = is_path(typed);
+        for fuzzy in [false, true] {
+            // Fuzzy matches rank after every prefix and substring match: when those already
+            // fill the list, scoring the rest of the index would be wasted.
+            if fuzzy && ranker.len() > limit {
+                break;
+            }
+            for (key, job) in folded.iter().zip(&pool) {
+                ranker.offer(key.view(), job, fuzzy);
+            }
+            self.cache.for_each_job(|ix| ranker.offer(ix.key(path), &ix.job, fuzzy));
+        }
+        let ranked = ranker.finish();
         incomplete |= ranked.len() > limit;
         Completions { jobs: ranked.into_iter().take(limit).collect(), incomplete }
     }
@@ -340,9 +387,20 @@ impl Resolver {
                 Some(t) => page >= t,
                 None => rows < page_size,
             };
-            // A page with nothing new means the counters lie (or the page repeats): stop.
-            if last_page || rows == 0 || added == 0 {
+            if last_page || rows == 0 {
                 break true;
+            }
+            // Rows but nothing new while the counters promise more pages: the server repeats
+            // pages or its counters lie. What it has is unknowable, so nothing is judged from it
+            // (judging would report a job on a page never really served as unknown).
+            if added == 0 {
+                if jobs.iter().any(|j| j.name.to_lowercase() == lower) {
+                    break false; // the exact match was served: judge from it, incomplete
+                }
+                return Err(ApiError::BadBody(format!(
+                    "page {page} of `{term}` repeats earlier rows although {} pages are announced",
+                    total_pages.map_or_else(|| "more".to_string(), |t| t.to_string())
+                )));
             }
             if depth == Depth::FirstPage || page >= MAX_PAGES {
                 break false;
@@ -384,85 +442,150 @@ fn sorted_by_path(mut jobs: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
     jobs
 }
 
-/// The closest existing names (or paths, for a path reference), best first.
-pub fn closest(name: &str, pool: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
+/// The first three characters of a search term, searched to find names close to an unknown
+/// one; `None` when the term is that short already.
+fn stem_of(term: &str) -> Option<String> {
+    let stem: String = term.chars().take(3).collect();
+    (stem.chars().count() == 3 && stem != term).then_some(stem)
+}
+
+/// Exact, several exact, or case-insensitive matches in a search answer; `None` when the
+/// reference is unknown.
+fn direct_verdict(name: &str, outcome: &SearchOutcome) -> Option<Resolution> {
+    let exact: Vec<_> = outcome.jobs.iter().filter(|j| match_key(j, name) == name).cloned().collect();
+    match exact.len() {
+        1 => return Some(Resolution::Found(exact.into_iter().next().expect("one"))),
+        n if n > 1 => return Some(Resolution::Ambiguous(sorted_by_path(exact))),
+        _ => {}
+    }
     let lower = name.to_lowercase();
-    let mut scored: Vec<(f64, Arc<Job>)> = Vec::new();
-    let mut seen = HashSet::new();
-    for job in pool {
-        let key = match_key(&job, name).to_lowercase();
-        if key == lower || !seen.insert(key.clone()) {
-            continue;
+    let folded: Vec<_> = outcome.jobs.iter().filter(|j| match_key(j, name).to_lowercase() == lower).cloned().collect();
+    (!folded.is_empty()).then(|| Resolution::CaseMismatch(sorted_by_path(folded)))
+}
+
+/// Picks the closest names (or paths, for a path reference) to an unknown one: normalized
+/// Damerau-Levenshtein similarity of at least 0.5, or a prefix either way. Candidates that
+/// cannot reach 0.5 (too different in length or in the characters they use) are skipped
+/// without computing the distance.
+struct Closest {
+    lower: FoldedKey,
+    seen: HashSet<Box<str>>,
+    scored: Vec<(f64, Arc<Job>)>,
+}
+
+impl Closest {
+    fn new(name: &str) -> Closest {
+        Closest { lower: FoldedKey::new(name), seen: HashSet::new(), scored: Vec::new() }
+    }
+
+    fn offer(&mut self, key: KeyView<'_>, job: &Arc<Job>) {
+        let (a, b) = (&*self.lower.text, key.text);
+        if a == b {
+            return;
         }
-        let mut score = strsim::normalized_damerau_levenshtein(&lower, &key);
-        if key.starts_with(&lower) || lower.starts_with(&key) {
+        let prefix = b.starts_with(a) || a.starts_with(b);
+        if !prefix {
+            // distance <= max/2 is needed; it is at least the length difference and at least the
+            // number of character classes one side has and the other lacks.
+            let budget = self.lower.chars.max(key.chars) / 2;
+            let missing = (self.lower.mask & !key.mask).count_ones().max((key.mask & !self.lower.mask).count_ones());
+            if self.lower.chars.abs_diff(key.chars) > budget || missing as usize > budget {
+                return;
+            }
+        }
+        let mut score = strsim::normalized_damerau_levenshtein(a, b);
+        if prefix {
             score = score.max(0.6);
         }
-        if score >= 0.5 {
-            scored.push((score, job));
+        if score >= 0.5 && self.seen.insert(b.into()) {
+            self.scored.push((score, job.clone()));
         }
     }
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
-    scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, j)| j).collect()
+
+    fn finish(mut self) -> Vec<Arc<Job>> {
+        self.scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        self.scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, j)| j).collect()
+    }
+}
+
+/// The closest existing names (or paths, for a path reference), best first.
+pub fn closest(name: &str, pool: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
+    let mut best = Closest::new(name);
+    for job in &pool {
+        best.offer(FoldedKey::new(match_key(job, name)).view(), job);
+    }
+    best.finish()
+}
+
+/// Ranks completion candidates: prefix matches before substring matches before fuzzy ones
+/// (Jaro-Winkler ≥ 0.8, only for 3+ typed characters); shorter names first within a tier.
+struct Ranker {
+    typed: FoldedKey,
+    seen: HashSet<JobId>,
+    ranked: Vec<(u8, usize, Arc<Job>)>,
+}
+
+impl Ranker {
+    fn new(typed: &str) -> Ranker {
+        Ranker { typed: FoldedKey::new(typed), seen: HashSet::new(), ranked: Vec::new() }
+    }
+
+    fn len(&self) -> usize {
+        self.ranked.len()
+    }
+
+    /// Considers a candidate for the exact tiers (`fuzzy` false) or the fuzzy one (`fuzzy`).
+    fn offer(&mut self, key: KeyView<'_>, job: &Arc<Job>, fuzzy: bool) {
+        let typed = &*self.typed.text;
+        let direct = typed.is_empty() || key.text.contains(typed);
+        let tier = match (fuzzy, direct) {
+            (false, true) if key.text.starts_with(typed) => 0,
+            (false, true) => 1,
+            (true, false) if self.typed.chars >= 3 && strsim::jaro_winkler(typed, key.text) >= 0.8 => 2,
+            _ => return,
+        };
+        if !crate::model::is_referenceable(&job.name) || !self.seen.insert(job.id.clone()) {
+            return;
+        }
+        self.ranked.push((tier, key.chars, job.clone()));
+    }
+
+    fn finish(mut self) -> Vec<Arc<Job>> {
+        self.ranked.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.path.cmp(&b.2.path)));
+        self.ranked.into_iter().map(|(_, _, j)| j).collect()
+    }
 }
 
 /// Prefix matches before substring matches before fuzzy ones; shorter names first within a tier.
 pub fn rank_completions(typed: &str, pool: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
-    let typed_lower = typed.to_lowercase();
-    let mut seen = HashSet::new();
-    let mut ranked: Vec<(u8, usize, Arc<Job>)> = Vec::new();
-    for job in pool {
-        if !seen.insert(job.id.clone()) || !crate::model::is_referenceable(&job.name) {
-            continue;
+    let mut ranker = Ranker::new(typed);
+    let keys: Vec<FoldedKey> = pool.iter().map(|j| FoldedKey::new(match_key(j, typed))).collect();
+    for fuzzy in [false, true] {
+        for (key, job) in keys.iter().zip(&pool) {
+            ranker.offer(key.view(), job, fuzzy);
         }
-        let key = match_key(&job, typed).to_lowercase();
-        let tier = if typed_lower.is_empty() || key.starts_with(&typed_lower) {
-            0
-        } else if key.contains(&typed_lower) {
-            1
-        } else if typed_lower.chars().count() >= 3 && strsim::jaro_winkler(&typed_lower, &key) >= 0.8 {
-            2
-        } else {
-            continue;
-        };
-        ranked.push((tier, key.chars().count(), job));
     }
-    ranked.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.path.cmp(&b.2.path)));
-    ranked.into_iter().map(|(_, _, j)| j).collect()
+    ranker.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::JobId;
 
     fn job(id: u32, path: &str) -> Arc<Job> {
-        Arc::new(Job {
-            id: JobId(format!("{id}_1")),
-            name: path.rsplit('/').next().unwrap().to_string(),
-            path: path.to_string(),
-            job_type: None,
-            created: None,
-            creator: None,
-            sub_jobs: None,
-            folders: None,
-            td_jobs: None,
-            notes: None,
-            description: String::new(),
-        })
+        Arc::new(Job::named(&format!("{id}_1"), path.rsplit('/').next().unwrap(), path))
     }
 
     fn resolver() -> Arc<Resolver> {
-        let client =
-            Client::new(&crate::api::ClientSettings { server_url: None, token: None, allow_insecure_http: false });
+        let client = Client::new(&crate::api::ClientSettings::new(None, None));
         let settings =
             Settings { ttl: Duration::from_secs(60), negative_ttl: Duration::from_secs(10), max_concurrent: 2 };
         Resolver::new(client, settings, Arc::new(clock::SystemClock))
     }
 
     fn check(name: &str, jobs: &[Arc<Job>], expect: expect_test::Expect) {
-        let outcome = SearchOutcome { jobs: jobs.to_vec(), complete: true };
-        let rendered = match resolver().judge(name, &outcome, None) {
+        let outcome = Arc::new(SearchOutcome { jobs: jobs.to_vec(), complete: true });
+        let rendered = match resolver().judge(name, &outcome) {
             Resolution::Found(j) => format!("found {}", j.path),
             Resolution::Ambiguous(js) => format!("ambiguous {:?}", js.iter().map(|j| &j.path).collect::<Vec<_>>()),
             Resolution::CaseMismatch(js) => format!("case {:?}", js.iter().map(|j| &j.path).collect::<Vec<_>>()),
@@ -511,17 +634,12 @@ mod tests {
     mod against_the_simulator {
         use super::*;
         use crate::api::ClientSettings;
-        use crate::config::Secret;
         use crate::resolve::clock::ManualClock;
         use crate::simulator::{MatchMode, SimConfig, Simulator};
 
         async fn setup(config: SimConfig, clock: Arc<dyn Clock>) -> (Simulator, Arc<Resolver>) {
             let sim = Simulator::start(SimConfig { token: "t".into(), ..config }, 0).await.unwrap();
-            let client = Client::new(&ClientSettings {
-                server_url: Some(sim.url()),
-                token: Some(Secret::new("t")),
-                allow_insecure_http: false,
-            });
+            let client = Client::new(&ClientSettings::new(Some(&sim.url()), Some("t")));
             let settings =
                 Settings { ttl: Duration::from_secs(300), negative_ttl: Duration::from_secs(60), max_concurrent: 4 };
             (sim, Resolver::new(client, settings, clock))
@@ -624,11 +742,7 @@ mod tests {
             assert!(!changes.has_changed().unwrap(), "an identical answer is no news");
             // A cache that still holds an old answer (a job since renamed): the refresh differs.
             let renamed = Resolver::new(
-                Client::new(&ClientSettings {
-                    server_url: Some(sim.url()),
-                    token: Some(Secret::new("t")),
-                    allow_insecure_http: false,
-                }),
+                Client::new(&ClientSettings::new(Some(&sim.url()), Some("t"))),
                 Settings { ttl: Duration::from_secs(300), negative_ttl: Duration::from_secs(60), max_concurrent: 4 },
                 clock.clone(),
             );
@@ -644,7 +758,7 @@ mod tests {
             assert_eq!(stale.resolution, Resolution::Found(job(1, "Riverside")));
             tokio::time::timeout(Duration::from_secs(5), renamed_changes.changed()).await.unwrap().unwrap();
             let fresh = renamed.resolve("Riverside").await;
-            assert!(matches!(fresh.resolution, Resolution::Found(j) if j.id.0 == "40002_1"));
+            assert!(matches!(fresh.resolution, Resolution::Found(j) if &*j.id.0 == "40002_1"));
         }
 
         #[tokio::test]
@@ -656,11 +770,7 @@ mod tests {
             assert!(resolver.resolve_cached("Riverside").is_none());
             // A new token (reconfigure) gets a fresh try at once.
             sim.set_fault(crate::simulator::Fault::None);
-            let client = Client::new(&ClientSettings {
-                server_url: Some(sim.url()),
-                token: Some(Secret::new("t")),
-                allow_insecure_http: false,
-            });
+            let client = Client::new(&ClientSettings::new(Some(&sim.url()), Some("t")));
             resolver.reconfigure(
                 client,
                 Settings { ttl: Duration::from_secs(1), negative_ttl: Duration::from_secs(1), max_concurrent: 1 },

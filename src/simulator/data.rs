@@ -255,6 +255,30 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `count` top-level jobs named `"{prefix} {n}"` with `n` zero-padded to `digits`, for load
+/// benchmarks (`"Site 0001"` … with `("Site", 1000, 4)`). IDs start after the bundled dataset's.
+pub fn numbered_jobs(prefix: &str, count: usize, digits: usize) -> Vec<WireJob> {
+    (0..count)
+        .map(|n| {
+            let name = format!("{prefix} {n:0digits$}");
+            job(JobFields {
+                id: 100_000 + n as i64,
+                name: &name,
+                path: &name,
+                parent: None,
+                created: "2025-01-01 00:00:00".into(),
+                creator: "Load Bench",
+                children: 0,
+                folders: 3,
+                td_jobs: 1,
+                notes: 0,
+                description: format!("Generated job {n}."),
+                entity_description: String::new(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

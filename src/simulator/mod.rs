@@ -58,6 +58,29 @@ pub enum Fault {
     Html,
     /// HTTP 200 with JSON cut off halfway.
     Truncated,
+    /// HTTP 502.
+    Error502,
+    /// HTTP 403, as for a PAT without access.
+    Forbidden,
+    /// HTTP 429 without `Retry-After`.
+    RateLimitNoRetryAfter,
+    /// HTTP 429 with `Retry-After: 86400` (synergy-ls caps the wait).
+    RateLimitLong,
+    /// HTTP 200 with JSON of another shape.
+    WrongShape,
+    /// HTTP 200 with an empty body.
+    Empty,
+    /// HTTP 200 with a body far larger than any real answer (64 MiB of JSON-looking bytes).
+    Huge,
+    /// HTTP 200 whose body arrives a few bytes a second.
+    Trickle,
+    /// No answer at all: the request hangs.
+    Hang,
+    /// A redirect to another host (port), which must not receive the token.
+    RedirectElsewhere,
+    /// Page counters that lie: `TotalPages` 50 while only the first page has rows, and every
+    /// page repeating the first.
+    LyingPages,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +123,9 @@ pub struct Stats {
     pub requests: u64,
     /// Searches per `name` parameter.
     pub by_name: HashMap<String, u64>,
+    /// Requests that carried an `Authorization` header.
+    #[serde(default)]
+    pub with_authorization: u64,
 }
 
 struct Shared {
@@ -113,6 +139,10 @@ struct Shared {
     outage: AtomicBool,
     requests: AtomicU64,
     by_name: Mutex<HashMap<String, u64>>,
+    /// Where `RedirectElsewhere` sends clients.
+    redirect_port: AtomicU64,
+    /// Requests that carried an `Authorization` header at all.
+    with_authorization: AtomicU64,
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -140,6 +170,8 @@ impl Simulator {
             outage: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             by_name: Mutex::new(HashMap::new()),
+            redirect_port: AtomicU64::new(9),
+            with_authorization: AtomicU64::new(0),
         });
         shared.set_fault(config.fault);
         let app = Router::new()
@@ -195,6 +227,11 @@ impl Simulator {
         self.shared.stats()
     }
 
+    /// Where [`Fault::RedirectElsewhere`] sends clients: another port on 127.0.0.1.
+    pub fn set_redirect_port(&self, port: u16) {
+        self.shared.redirect_port.store(port.into(), Ordering::Relaxed);
+    }
+
     /// Renames the job at `path` (and the paths of its sub-jobs), as a user of the web client
     /// would. Returns whether it existed.
     pub fn rename_job(&self, path: &str, new_name: &str) -> bool {
@@ -242,6 +279,7 @@ impl Shared {
         Stats {
             requests: self.requests.load(Ordering::Relaxed),
             by_name: self.by_name.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            with_authorization: self.with_authorization.load(Ordering::Relaxed),
         }
     }
 
@@ -286,6 +324,9 @@ struct SearchQuery {
 
 async fn search(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Query<SearchQuery>) -> Response {
     let n = sim.requests.fetch_add(1, Ordering::Relaxed);
+    if headers.contains_key(header::AUTHORIZATION) {
+        sim.with_authorization.fetch_add(1, Ordering::Relaxed);
+    }
     let name = q.name.unwrap_or_default();
     *sim.by_name.lock().unwrap_or_else(|e| e.into_inner()).entry(name.clone()).or_default() += 1;
     let latency = sim.latency_ms.load(Ordering::Relaxed);
@@ -306,6 +347,24 @@ async fn search(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Qu
             return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")], "slow down").into_response();
         }
         Fault::Unauthorized => return StatusCode::UNAUTHORIZED.into_response(),
+        Fault::Forbidden => return StatusCode::FORBIDDEN.into_response(),
+        Fault::Error502 => return (StatusCode::BAD_GATEWAY, "<html>Bad Gateway</html>").into_response(),
+        Fault::RateLimitNoRetryAfter => return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response(),
+        Fault::RateLimitLong => {
+            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "86400")], "slow down").into_response();
+        }
+        Fault::Hang => {
+            std::future::pending::<()>().await;
+        }
+        Fault::RedirectElsewhere => {
+            // Same host name, another port: another origin. The token must not follow.
+            let port = sim.redirect_port.load(Ordering::Relaxed);
+            let to = format!(
+                "http://127.0.0.1:{port}/api/v1/jobs/?name={}",
+                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+            );
+            return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
+        }
         _ => {}
     }
     let expected = format!("Bearer {}", sim.token);
@@ -324,6 +383,26 @@ async fn search(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Qu
             return ([(header::CONTENT_TYPE, "application/json")], "{\"PageNumber\":1,\"Result\":[{\"Name\":\"Riv")
                 .into_response();
         }
+        Fault::WrongShape => {
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"error\":{\"code\":\"Maintenance\"},\"Result\":42}",
+            )
+                .into_response();
+        }
+        Fault::Empty => return ([(header::CONTENT_TYPE, "application/json")], "").into_response(),
+        Fault::Huge => {
+            let chunk = axum::body::Bytes::from(vec![b' '; 1 << 20]);
+            let stream = futures::stream::iter((0..64).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+            return ([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response();
+        }
+        Fault::Trickle => {
+            let stream = futures::stream::unfold(0u32, |i| async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                (i < 1000).then(|| (Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b" ")), i + 1))
+            });
+            return ([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response();
+        }
         _ => {}
     }
     let needle = name.trim().to_lowercase();
@@ -337,9 +416,12 @@ async fn search(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Qu
         .map(|(_, j)| j)
         .collect();
     let page_size = q.page_size.and_then(|s| s.parse::<u64>().ok()).unwrap_or(20).clamp(1, sim.max_page_size);
-    let page = q.page.and_then(|s| s.parse::<u64>().ok()).unwrap_or(1).max(1);
-    let total_rows = matches.len() as u64;
-    let total_pages = total_rows.div_ceil(page_size);
+    let mut page = q.page.and_then(|s| s.parse::<u64>().ok()).unwrap_or(1).max(1);
+    let mut total_rows = matches.len() as u64;
+    let mut total_pages = total_rows.div_ceil(page_size);
+    if fault == Fault::LyingPages {
+        (page, total_pages, total_rows) = (1, 50, 50 * page_size);
+    }
     let start = ((page - 1) * page_size).min(total_rows) as usize;
     let end = (start + page_size as usize).min(matches.len());
     let envelope = PageEnvelope {

@@ -169,7 +169,7 @@ impl Lsp {
         let method = method.to_string();
         self.next_matching(move |m| m.get("id").is_none() && m["method"] == method.as_str() && pred(&m["params"])).await
             ["params"]
-            .clone()
+            .take()
     }
 
     /// The next diagnostics for `uri` that satisfy `pred`.
@@ -180,7 +180,11 @@ impl Lsp {
                 p["uri"] == uri.as_str() && pred(p["diagnostics"].as_array().map(Vec::as_slice).unwrap_or(&[]))
             })
             .await;
-        p["diagnostics"].as_array().unwrap().clone()
+        let mut p = p;
+        match p["diagnostics"].take() {
+            Value::Array(diagnostics) => diagnostics,
+            other => panic!("diagnostics are not an array: {other}"),
+        }
     }
 
     /// Messages (`window/showMessage`) received so far, draining them from the backlog.
@@ -224,6 +228,16 @@ impl Lsp {
             json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}),
         )
         .await;
+    }
+
+    /// The server process's resident and peak memory in bytes (Linux `/proc`), if readable.
+    pub fn memory(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let field = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
     }
 
     pub fn stderr(&self) -> String {

@@ -1,0 +1,482 @@
+//! End-to-end load benchmark: the real `synergy-ls` binary over stdio, driven like an editor,
+//! against the simulator (with latency and dataset size set per scenario), and `check` raced
+//! against `rg` over a generated tree. Prints one Markdown table row per figure, with the
+//! target from issue 5 beside it: the README's "Performance" table is this output.
+//!
+//! `cargo bench --bench loadbench` runs it in full (a few minutes; the check race needs `rg`
+//! on PATH and generates 100 MB under target/bench-corpus once). Under `cargo test` every
+//! scenario runs at a small size, so the harness cannot rot; nothing is timed then.
+//! `cargo bench --bench loadbench -- <filter>` runs the scenarios whose name contains it.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Lsp, TOKEN};
+use serde_json::{Value, json};
+use synergy_ls::corpus::{self, Spec};
+use synergy_ls::simulator::{SimConfig, Simulator, data};
+use tower::{Service, ServiceExt};
+use tower_lsp_server::LspService;
+use tower_lsp_server::jsonrpc::Request;
+
+const URI: &str = "file:///bench/doc.md";
+const NAMES: [&str; 5] =
+    ["Riverside", "\"Highway Upgrade 2024\"", "Bridge", "\"Zürich Tunnel\"", "\"Region A/Drainage\""];
+
+/// Sizes: the issue's in a full run, small ones under `cargo test`.
+struct Size {
+    full: bool,
+}
+
+impl Size {
+    fn pick(&self, full: usize, smoke: usize) -> usize {
+        if self.full { full } else { smoke }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms < 1.0 {
+        format!("{:.3} ms", ms)
+    } else if ms < 100.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Set in a full run; smoke runs (debug build, tiny sizes) judge nothing.
+static FULL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// One table row: what, the figure, the target, whether it is met.
+#[allow(clippy::print_stdout)]
+fn row(what: &str, figure: String, target: &str, met: Option<bool>) {
+    let met = met.filter(|_| FULL.load(std::sync::atomic::Ordering::Relaxed));
+    let verdict = match met {
+        Some(true) => "✅",
+        Some(false) => "❌",
+        None => "",
+    };
+    println!("| {what} | {figure} | {target} | {verdict} |");
+}
+
+fn latencies(what: &str, mut samples: Vec<Duration>, target: &str, limit: Option<Duration>) {
+    samples.sort();
+    let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
+    let figure = format!("p50 {} · p99 {} (n={})", ms(p50), ms(p99), samples.len());
+    row(what, figure, target, limit.map(|l| p99 < l));
+}
+
+fn document(lines: usize) -> String {
+    (0..lines).map(|i| format!("Step {i}: see job:{} for details.\n", NAMES[i % NAMES.len()])).collect()
+}
+
+async fn sim_with(jobs: Vec<synergy_ls::api::wire::WireJob>, page: u64, latency: Duration) -> Simulator {
+    let config = SimConfig { token: TOKEN.into(), jobs, max_page_size: page, latency, ..SimConfig::default() };
+    Simulator::start(config, 0).await.expect("simulator starts")
+}
+
+/// Spawns the binary against `sim` with the given `initializationOptions`.
+async fn lsp(sim: &Simulator, options: Value) -> Lsp {
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+    lsp.initialize(options, json!(null)).await;
+    lsp
+}
+
+/// Opens a document and waits for its final diagnostics (every lookup answered).
+async fn open_and_wait(lsp: &mut Lsp, uri: &str, text: &str, expected: usize) -> Duration {
+    let start = Instant::now();
+    lsp.open(uri, "markdown", text).await;
+    lsp.diagnostics(uri, |d| d.len() == expected).await;
+    start.elapsed()
+}
+
+async fn startup(size: &Size) {
+    let sim = common::simulator().await;
+    let mut samples = Vec::new();
+    for _ in 0..size.pick(30, 2) {
+        let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+        let start = Instant::now();
+        lsp.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}})).await;
+        samples.push(start.elapsed());
+        lsp.shutdown().await;
+    }
+    latencies("`initialize` answered, from process spawn", samples, "< 20 ms", Some(Duration::from_millis(20)));
+}
+
+async fn hover_and_completion(size: &Size) {
+    let sim = common::simulator().await;
+    let mut lsp = lsp(&sim, json!({})).await;
+    let lines = size.pick(10_000, 200);
+    let before = sim.requests();
+    open_and_wait(&mut lsp, URI, &document(lines), 0).await;
+    let searches = sim.requests() - before;
+    row(
+        &format!("searches for {lines} references to 5 names"),
+        format!("{searches}"),
+        "one per name, plus pages its exact match needs",
+        Some(searches <= 6),
+    );
+    let mut samples = Vec::new();
+    for i in 0..size.pick(5_000, 20) {
+        let pos = json!({"textDocument": {"uri": URI}, "position": {"line": i % lines, "character": 20}});
+        let start = Instant::now();
+        let hover = lsp.request("textDocument/hover", pos).await;
+        samples.push(start.elapsed());
+        assert!(hover["contents"]["value"].as_str().is_some());
+    }
+    latencies("warm hover, end to end over stdio", samples, "p99 < 2 ms", Some(Duration::from_millis(2)));
+
+    // Completion from a warm cache: each prefix asked once first.
+    let prefixes = ["Hig", "Riv", "Bri", "Reg", "Zü"];
+    let line = lines as u32;
+    let mut version = 1;
+    let mut samples = Vec::new();
+    for round in 0..size.pick(400, 7) {
+        let prefix = prefixes[round % prefixes.len()];
+        version += 1;
+        let text = format!("job:{prefix}");
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": version}, "contentChanges": [
+                {"range": {"start": {"line": line, "character": 0}, "end": {"line": line + 1, "character": 0}}, "text": format!("{text}\n")}
+            ]}),
+        )
+        .await;
+        let pos = json!({"textDocument": {"uri": URI}, "position": {"line": line, "character": text.chars().count()}});
+        let start = Instant::now();
+        let list = lsp.request("textDocument/completion", pos).await;
+        if round >= prefixes.len() {
+            samples.push(start.elapsed());
+        }
+        assert!(!list["items"].as_array().unwrap().is_empty(), "{prefix}: {list}");
+    }
+    latencies("warm completion, end to end over stdio", samples, "p99 < 5 ms", Some(Duration::from_millis(5)));
+
+    // Reopening within the TTL costs nothing.
+    let before = sim.requests();
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": URI}})).await;
+    open_and_wait(&mut lsp, "file:///bench/again.md", &document(lines), 0).await;
+    let again = sim.requests() - before;
+    row("searches when a document is reopened within the TTL", format!("{again}"), "0", Some(again == 0));
+    lsp.shutdown().await;
+}
+
+async fn typing(size: &Size) {
+    let _ = size;
+    let sim = common::simulator().await;
+    let mut lsp = lsp(&sim, json!({})).await;
+    lsp.open(URI, "markdown", "\n").await;
+    lsp.diagnostics(URI, |_| true).await;
+    let word = "job:Highway";
+    let before = sim.requests();
+    for (i, _) in word.char_indices().skip(4) {
+        let typed = &word[..=i];
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": i + 2}, "contentChanges": [
+                {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": i}}, "text": typed}
+            ]}),
+        )
+        .await;
+        let pos = json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": i + 1}});
+        lsp.request("textDocument/completion", pos).await;
+    }
+    let keystrokes = word.len() - 4;
+    let searches = sim.requests() - before;
+    row(
+        "searches while typing `job:Highway` with completion after each key",
+        format!("{searches} for {keystrokes} keystrokes"),
+        "far fewer than keystrokes",
+        Some(searches * 3 <= keystrokes as u64),
+    );
+    lsp.shutdown().await;
+}
+
+async fn edit_latency(size: &Size) {
+    let sim = common::simulator().await;
+    let mut lsp = lsp(&sim, json!({"diagnostics": {"debounceMs": 0}})).await;
+    // 10,000 lines of ~100 bytes, one reference each (1 in 5 unknown): 1 MB, 10,000 references.
+    let refs = size.pick(10_000, 200);
+    let names = ["Riverside", "\"Highway Upgrade 2024\"", "Bridge", "Riversde", "\"Region A/Drainage\""];
+    let text: String = (0..refs)
+        .map(|i| {
+            format!("{:<80} job:{}\n", format!("Line {i}: the design and drainage were reviewed per"), names[i % 5])
+        })
+        .collect();
+    let unknown = refs / 5;
+    open_and_wait(&mut lsp, URI, &text, unknown).await;
+    let mut samples = Vec::new();
+    for v in 0..size.pick(200, 3) {
+        let line = (v * 37) % refs;
+        let start = Instant::now();
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": v + 2}, "contentChanges": [
+                {"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": "x"}
+            ]}),
+        )
+        .await;
+        let version = v + 2;
+        lsp.notification("textDocument/publishDiagnostics", |p| p["version"] == version).await;
+        samples.push(start.elapsed());
+    }
+    latencies(
+        &format!(
+            "one-character edit → diagnostics, {:.1} MB, {refs} references (debounceMs 0)",
+            text.len() as f64 / 1e6
+        ),
+        samples,
+        "< 20 ms",
+        Some(Duration::from_millis(20)),
+    );
+    lsp.shutdown().await;
+}
+
+async fn cold(size: &Size) {
+    let distinct = size.pick(1000, 40);
+    let latency = Duration::from_millis(20);
+    let sim = sim_with(data::numbered_jobs("Site", distinct, 4), 100, latency).await;
+    let mut lsp = lsp(&sim, json!({})).await;
+    let refs = size.pick(10_000, 400);
+    let text: String = (0..refs).map(|i| format!("Item {i}: job:\"Site {:04}\"\n", i % distinct)).collect();
+    let took = open_and_wait(&mut lsp, URI, &text, 0).await;
+    let requests = sim.requests();
+    let floor = latency * distinct.div_ceil(8) as u32;
+    row(
+        &format!("cold diagnostics: {refs} references to {distinct} jobs, API latency 20 ms, 8 concurrent"),
+        format!(
+            "{} ({requests} searches); floor {}; ratio {:.2}",
+            ms(took),
+            ms(floor),
+            took.as_secs_f64() / floor.as_secs_f64()
+        ),
+        "≤ 1.5× floor",
+        Some(took.as_secs_f64() <= 1.5 * floor.as_secs_f64()),
+    );
+    lsp.shutdown().await;
+}
+
+/// Caches 100,000 jobs (1,000 unknown references, each search answering 100 jobs), then
+/// measures memory, and hover time at 1k, 10k and 100k jobs cached.
+async fn many_jobs(size: &Size) {
+    let total = size.pick(100_000, 2_000);
+    let sim = sim_with(data::numbered_jobs("Lot", total, 5), 100, Duration::ZERO).await;
+    let mut lsp = lsp(&sim, json!({})).await;
+    let probe_doc = "job:\"Lot 00042\"\n";
+    let baseline = lsp.memory().map_or(0, |m| m.0);
+    lsp.open("file:///bench/probe.md", "markdown", probe_doc).await;
+    lsp.diagnostics("file:///bench/probe.md", |d| d.is_empty()).await;
+    let mut cached = 0;
+    for (step, target_jobs) in [1_000, 10_000, 100_000].into_iter().filter(|&n| n <= total).enumerate() {
+        let prefixes = target_jobs / 100;
+        let text: String = (cached..prefixes).map(|p| format!("job:\"Lot {p:03}\"\n")).collect();
+        let uri = format!("file:///bench/lots{step}.md");
+        open_and_wait(&mut lsp, &uri, &text, prefixes - cached).await;
+        cached = prefixes;
+        let mut samples = Vec::new();
+        for _ in 0..size.pick(2_000, 10) {
+            let pos =
+                json!({"textDocument": {"uri": "file:///bench/probe.md"}, "position": {"line": 0, "character": 6}});
+            let start = Instant::now();
+            lsp.request("textDocument/hover", pos).await;
+            samples.push(start.elapsed());
+        }
+        let rss = lsp.memory().map_or(String::new(), |(rss, _)| format!(", RSS {}", mb(rss)));
+        latencies(&format!("scaling: warm hover with {target_jobs} jobs cached{rss}"), samples, "flat", None);
+    }
+    let (rss, peak) = lsp.memory().unwrap_or_default();
+    row(
+        &format!("memory with {total} jobs cached ({} searches)", sim.requests()),
+        format!("RSS {} (peak {}; {} at start)", mb(rss), mb(peak), mb(baseline)),
+        "< 60 MB",
+        (total >= 100_000).then_some(rss < 60_000_000),
+    );
+    lsp.shutdown().await;
+}
+
+async fn big_document(size: &Size) {
+    let sim = common::simulator().await;
+    let mut lsp = lsp(&sim, json!({})).await;
+    let (rss_before, _) = lsp.memory().unwrap_or_default();
+    let bytes = size.pick(50_000_000, 1_000_000);
+    let text = corpus::text(&Spec { markdown: true, ..Spec::default() }, bytes);
+    let stale = synergy_ls::scan::Scanner::default()
+        .scan(&text, synergy_ls::scan::DocKind::Markdown)
+        .iter()
+        .filter(|r| r.name == "Riversde" || r.name == "Highway Upgrade 2023") // the stale names of corpus::NAMES
+        .count();
+    let took = open_and_wait(&mut lsp, URI, &text, stale).await;
+    let (rss, peak) = lsp.memory().unwrap_or_default();
+    let ratio = rss.saturating_sub(rss_before) as f64 / text.len() as f64;
+    row(
+        &format!("{:.0} MB Markdown document: open → diagnostics", text.len() as f64 / 1e6),
+        format!("{} ; RSS +{} = {ratio:.1}× the text (peak {})", ms(took), mb(rss - rss_before), mb(peak)),
+        "< 4× the document",
+        size.full.then_some(ratio < 4.0),
+    );
+    lsp.shutdown().await;
+}
+
+async fn scaling(size: &Size) {
+    let sim = common::simulator().await;
+    let mut lsp = lsp(&sim, json!({"diagnostics": {"debounceMs": 0}})).await;
+    open_and_wait(&mut lsp, "file:///bench/warm.md", &document(10), 0).await;
+    let mut last = None;
+    for (i, refs) in [1_000, 10_000, 100_000].into_iter().map(|n| size.pick(n, n / 100)).enumerate() {
+        let uri = format!("file:///bench/scale{i}.md");
+        let mut samples = Vec::new();
+        for k in 0..3 {
+            let uri = format!("{uri}.{k}");
+            samples.push(open_and_wait(&mut lsp, &uri, &document(refs), 0).await);
+        }
+        samples.sort();
+        let took = samples[1];
+        let per_ref = took.as_secs_f64() * 1e6 / refs as f64;
+        let growth = last.map(|(r, t): (usize, Duration)| took.as_secs_f64() / t.as_secs_f64() / (refs / r) as f64);
+        row(
+            &format!("scaling: open → diagnostics, {refs} references (warm)"),
+            format!(
+                "{} = {per_ref:.2} µs/reference{}",
+                ms(took),
+                growth.map_or(String::new(), |g| format!("; ×{g:.2} of linear"))
+            ),
+            "linear",
+            None,
+        );
+        last = Some((refs, took));
+    }
+    lsp.shutdown().await;
+}
+
+async fn in_process(size: &Size) {
+    let sim = common::simulator().await;
+    let (mut service, socket) = LspService::new(synergy_ls::lsp::server::Server::new);
+    tokio::spawn(futures::StreamExt::for_each(socket, |_| async {}));
+    let mut id = 0;
+    let mut call = async |method: &'static str, params: Value, notification: bool| {
+        id += 1;
+        let builder = Request::build(method).params(params);
+        let req = if notification { builder.finish() } else { builder.id(id).finish() };
+        service.ready().await.unwrap().call(req).await.unwrap()
+    };
+    let options = json!({"serverUrl": sim.url(), "token": TOKEN});
+    call("initialize", json!({"capabilities": {}, "initializationOptions": options}), false).await;
+    call("initialized", json!({}), true).await;
+    let doc = json!({"textDocument": {"uri": URI, "languageId": "markdown", "version": 1, "text": document(1000)}});
+    call("textDocument/didOpen", doc, true).await;
+    let hover = json!({"textDocument": {"uri": URI}, "position": {"line": 500, "character": 20}});
+    call("textDocument/hover", hover.clone(), false).await; // warms the cache
+    let mut samples = Vec::new();
+    for _ in 0..size.pick(20_000, 20) {
+        let start = Instant::now();
+        let response = call("textDocument/hover", hover.clone(), false).await;
+        samples.push(start.elapsed());
+        assert!(response.is_some());
+    }
+    latencies(
+        "warm hover, in-process (LspService, no transport)",
+        samples,
+        "p99 < 0.5 ms",
+        Some(Duration::from_micros(500)),
+    );
+}
+
+/// `check` over 10,000 files / 100 MB against `rg -c 'job:'` over the same tree, alternating.
+async fn check_vs_rg(size: &Size) {
+    let files = size.pick(10_000, 50);
+    let bytes = size.pick(100_000_000, 500_000);
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-corpus-{files}-{bytes}"));
+    let tree = root.join("tree");
+    if !root.join("done").exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        corpus::write_tree(&tree, &Spec::default(), files, bytes).expect("corpus written");
+        std::fs::write(root.join("done"), "").unwrap();
+    }
+    let sim = common::simulator().await;
+    let rg = std::process::Command::new("rg").arg("--version").output().is_ok();
+    let run = |program: &str, args: &[&str]| {
+        let start = Instant::now();
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env("SYNERGY_URL", sim.url())
+            .env("SYNERGY_TOKEN", TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("runs");
+        assert!(out.code().is_some_and(|c| c <= 1), "{program} failed: {out}");
+        start.elapsed()
+    };
+    let tree_s = tree.to_str().unwrap();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..size.pick(5, 1) {
+        ours.push(tokio::task::block_in_place(|| run(common::BIN, &["check", "--format", "json", tree_s])));
+        if rg {
+            theirs.push(tokio::task::block_in_place(|| run("rg", &["-c", "job:", tree_s])));
+        }
+    }
+    ours.sort();
+    let ours = ours[ours.len() / 2];
+    if theirs.is_empty() {
+        row(
+            &format!("`check` over {files} files / {} MB", bytes / 1_000_000),
+            ms(ours),
+            "≤ 2× `rg -c 'job:'` (rg not installed)",
+            None,
+        );
+        return;
+    }
+    theirs.sort();
+    let theirs = theirs[theirs.len() / 2];
+    let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
+    row(
+        &format!(
+            "`check` over {files} files / {:.0} MB (8 distinct names, {} searches)",
+            bytes as f64 / 1e6,
+            sim.requests()
+        ),
+        format!("{} vs `rg -c 'job:'` {} = {ratio:.2}×", ms(ours), ms(theirs)),
+        "≤ 2× rg",
+        size.full.then_some(ratio <= 2.0),
+    );
+}
+
+#[allow(clippy::print_stdout)]
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let size = Size { full: args.iter().any(|a| a == "--bench") };
+    FULL.store(size.full, std::sync::atomic::Ordering::Relaxed);
+    let filter = args.iter().find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
+    let wall = Instant::now();
+    println!("| what | measured | target | met |\n| --- | --- | --- | --- |");
+    macro_rules! scenario {
+        ($name:ident) => {
+            if stringify!($name).contains(filter.as_str()) {
+                $name(&size).await;
+            }
+        };
+    }
+    scenario!(startup);
+    scenario!(in_process);
+    scenario!(hover_and_completion);
+    scenario!(typing);
+    scenario!(edit_latency);
+    scenario!(cold);
+    scenario!(scaling);
+    scenario!(many_jobs);
+    scenario!(big_document);
+    scenario!(check_vs_rg);
+    println!("\nwall time {:.1} s{}", wall.elapsed().as_secs_f64(), if size.full { "" } else { " (smoke sizes)" });
+}
