@@ -15,7 +15,7 @@ use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
 use crate::config::{Config, Severity};
-use crate::line_index::{Encoding, LineIndex};
+
 use crate::model::{Resolution, Unavailable, match_key};
 use crate::present;
 use crate::resolve::{Resolved, Resolver};
@@ -119,28 +119,35 @@ pub async fn run(opts: &Options, config: &Config, resolver: &Arc<Resolver>) -> R
     if let Some(e) = pattern_errors.first() {
         return Err(format!("referencePatterns: `{}`: {}", e.pattern, e.message));
     }
+    // Names are resolved while the walk goes on: each is sent once, as soon as a walker thread
+    // finds it, so the searches overlap the reading instead of following it.
+    let (names_tx, names_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let progress = Progress::new();
+    let fanout = config.max_concurrent_requests.max(1) * 4;
+    let resolving = {
+        let resolver = Arc::clone(resolver);
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            tokio_stream_of(names_rx)
+                .map(|name| {
+                    let resolver = Arc::clone(&resolver);
+                    async move {
+                        let r = resolver.resolve(&name).await;
+                        (name, r)
+                    }
+                })
+                .buffer_unordered(fanout)
+                .inspect(|_| progress.tick())
+                .collect::<HashMap<String, Resolved>>()
+                .await
+        })
+    };
     let walked = {
         let opts = opts.clone();
-        tokio::task::spawn_blocking(move || walk(&opts, &scanner)).await.map_err(|e| e.to_string())??
+        let found = NameSink { seen: Mutex::new(std::collections::HashSet::new()), tx: names_tx };
+        tokio::task::spawn_blocking(move || walk(&opts, &scanner, &found)).await.map_err(|e| e.to_string())??
     };
-    let names: Vec<String> = {
-        let mut set: Vec<&str> =
-            walked.files.iter().flat_map(|(_, refs)| refs.iter().map(|r| r.name.as_str())).collect();
-        set.sort_unstable();
-        set.dedup();
-        set.into_iter().map(str::to_string).collect()
-    };
-    let progress = Progress::new(names.len());
-    let fanout = config.max_concurrent_requests.max(1) * 4;
-    let verdicts: HashMap<String, Resolved> = futures::stream::iter(names)
-        .map(|name| async move {
-            let r = resolver.resolve(&name).await;
-            (name, r)
-        })
-        .buffer_unordered(fanout)
-        .inspect(|_| progress.tick())
-        .collect()
-        .await;
+    let verdicts = resolving.await.map_err(|e| e.to_string())?;
     progress.finish();
 
     let mut report = Report { skipped: walked.skipped, errors: walked.errors, ..Report::default() };
@@ -196,7 +203,32 @@ fn display_path(path: &Path) -> String {
     if cfg!(windows) { s.replace('\\', "/") } else { s }
 }
 
-fn walk(opts: &Options, scanner: &Scanner) -> Result<Walked, String> {
+/// Where walker threads report each distinct name once.
+struct NameSink {
+    seen: Mutex<std::collections::HashSet<String>>,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl NameSink {
+    fn found(&self, refs: &[Located]) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for r in refs {
+            if !seen.contains(&r.name) {
+                seen.insert(r.name.clone());
+                let _ = self.tx.send(r.name.clone());
+            }
+        }
+    }
+}
+
+/// An unbounded receiver as a stream.
+fn tokio_stream_of<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, String> {
     let mut paths = opts.paths.clone();
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
@@ -224,7 +256,10 @@ fn walk(opts: &Options, scanner: &Scanner) -> Result<Walked, String> {
         Box::new(move |entry| {
             match entry {
                 Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => match scan_file(e.path(), scanner) {
-                    Ok(refs) => out.lock().unwrap_or_else(|e| e.into_inner()).files.push((e.into_path(), refs)),
+                    Ok(refs) => {
+                        names.found(&refs);
+                        out.lock().unwrap_or_else(|e| e.into_inner()).files.push((e.into_path(), refs))
+                    }
                     Err(why) => out.lock().unwrap_or_else(|e| e.into_inner()).skipped.push((e.into_path(), why)),
                 },
                 Ok(_) => {}
@@ -239,43 +274,72 @@ fn walk(opts: &Options, scanner: &Scanner) -> Result<Walked, String> {
     Ok(walked)
 }
 
-/// The references in one file; `Err` says why it was skipped.
+/// The references in one file; `Err` says why it was skipped. Each walker thread reads into
+/// one reused buffer, and text is validated as UTF-8 only when it holds a reference.
 fn scan_file(path: &Path, scanner: &Scanner) -> Result<Vec<Located>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if meta.len() > MAX_FILE_BYTES {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    if len > MAX_FILE_BYTES {
         return Err(format!("larger than {} MiB", MAX_FILE_BYTES >> 20));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
-        return Err("binary".into());
-    }
-    if memchr::memmem::find(&bytes, b"job:").is_none() && !scanner.has_patterns() {
-        return Ok(Vec::new());
-    }
-    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-    let refs = scanner.scan(&text, DocKind::from_path(path));
-    if refs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let index = LineIndex::new(&text);
-    Ok(refs
-        .into_iter()
+    BUFFER.with_borrow_mut(|bytes| {
+        bytes.clear();
+        std::io::Read::read_to_end(&mut file, bytes).map_err(|e| e.to_string())?;
+        if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+            return Err("binary".into());
+        }
+        if memchr::memmem::find(bytes, b"job:").is_none() && !scanner.has_patterns() {
+            return Ok(Vec::new());
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+        Ok(locate(text, scanner.scan(text, DocKind::from_path(path))))
+    })
+}
+
+/// Line and column (1-based, in characters) of each reference, with its line for display.
+/// One forward pass over the text (references come in order); line breaks are `\n`, `\r\n`
+/// and a lone `\r`, as in `line_index::LineIndex`.
+fn locate(text: &str, refs: Vec<crate::model::JobRef>) -> Vec<Located> {
+    let bytes = text.as_bytes();
+    let (mut line, mut line_start, mut pos) = (0usize, 0usize, 0usize);
+    let mut advance = |to: usize, line: &mut usize, line_start: &mut usize| {
+        while let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[pos..to]) {
+            let at = pos + i;
+            let crlf = bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n');
+            let next = if crlf { at + 2 } else { at + 1 };
+            if next > to {
+                break; // the reference starts between the halves of a CRLF: not possible
+            }
+            *line += 1;
+            *line_start = next;
+            pos = next;
+        }
+        pos = pos.max(to);
+    };
+    refs.into_iter()
         .map(|r| {
-            let start = index.position(&text, r.range.start, Encoding::Utf32);
-            let end = index.position(&text, r.range.end, Encoding::Utf32);
-            let line_range = index.line_range(&text, start.line as usize);
-            let line_text = text[line_range].to_string();
-            let end_column = if end.line == start.line { end.col } else { line_text.chars().count() as u32 };
+            advance(r.range.start, &mut line, &mut line_start);
+            let line_end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..]).map_or(text.len(), |i| line_start + i);
+            let line_text = text[line_start..line_end].to_string();
+            let column = text[line_start..r.range.start].chars().count();
+            let end_column = if r.range.end <= line_end {
+                column + text[r.range.clone()].chars().count()
+            } else {
+                line_text.chars().count()
+            };
             Located {
                 name: r.name,
                 written: text[r.range].to_string(),
-                line: start.line as usize + 1,
-                column: start.col as usize + 1,
-                end_column: end_column as usize + 1,
+                line: line + 1,
+                column: column + 1,
+                end_column: end_column + 1,
                 line_text,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// rustc-style output.
@@ -344,27 +408,53 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// A one-line progress counter on stderr, only when stderr is a terminal.
+#[derive(Clone)]
 struct Progress {
-    total: usize,
-    done: std::sync::atomic::AtomicUsize,
+    done: Arc<std::sync::atomic::AtomicUsize>,
     enabled: bool,
 }
 
 impl Progress {
-    fn new(total: usize) -> Progress {
-        Progress { total, done: 0.into(), enabled: std::io::stderr().is_terminal() && total > 20 }
+    fn new() -> Progress {
+        Progress { done: Arc::default(), enabled: std::io::stderr().is_terminal() }
     }
 
     fn tick(&self) {
         let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if self.enabled && (done % 10 == 0 || done == self.total) {
-            let _ = write!(std::io::stderr(), "\rresolving job names: {done}/{}", self.total);
+        if self.enabled && done % 10 == 0 {
+            let _ = write!(std::io::stderr(), "\rjob names checked: {done}");
         }
     }
 
     fn finish(&self) {
         if self.enabled {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line_index::{Encoding, LineIndex};
+
+    /// The one-pass locator agrees with the line index on every line-break style and on
+    /// multi-byte characters.
+    #[test]
+    fn locate_agrees_with_the_line_index() {
+        let text = "a job:One\r\nb 😀 job:\"Two x\"\rc\n\njob:Three\r\n\r\nzz job:Four";
+        let refs = Scanner::default().scan(text, DocKind::Plain);
+        assert_eq!(refs.len(), 4);
+        let index = LineIndex::new(text);
+        for (r, l) in refs.iter().zip(locate(text, refs.clone())) {
+            let start = index.position(text, r.range.start, Encoding::Utf32);
+            let end = index.position(text, r.range.end, Encoding::Utf32);
+            assert_eq!(
+                (l.line, l.column, l.end_column),
+                (start.line as usize + 1, start.col as usize + 1, end.col as usize + 1),
+                "{l:?}"
+            );
+            assert_eq!(l.line_text, &text[index.line_range(text, start.line as usize)], "{l:?}");
         }
     }
 }

@@ -142,7 +142,7 @@ pub fn unavailable_reason(why: &Unavailable) -> String {
             "No Personal Access Token is set: set `SYNERGY_TOKEN` in the environment or the `tokenCommand` setting."
                 .into()
         }
-        Unavailable::BadUrl(m) => format!("The server URL cannot be used: {m}."),
+        Unavailable::BadUrl(m) => format!("The connection settings cannot be used: {m}."),
         Unavailable::Unreachable(d) => format!("The 12d Synergy server is unreachable ({d})."),
         Unavailable::TokenRejected(s) => format!(
             "The server rejected the Personal Access Token (HTTP {s}). PATs expire after at most 180 days or can be \

@@ -190,6 +190,10 @@ fn inside(ranges: &[Range<usize>], offset: usize) -> bool {
 /// cannot be told from list continuations without a full parser.
 pub fn markdown_code_ranges(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
+    // No backtick and no tilde: no fence and no code span (one SIMD pass instead of a line pass).
+    if memchr::memchr2(b'`', b'~', text.as_bytes()).is_none() {
+        return out;
+    }
     let mut fence: Option<(u8, usize, usize)> = None; // (char, length, start offset)
     let mut para: Option<Range<usize>> = None;
     let mut pos = 0;

@@ -37,6 +37,8 @@ pub struct Document {
 pub struct Scan {
     pub version: i32,
     pub refs: Vec<JobRef>,
+    /// The length of the text scanned, in bytes.
+    pub text_len: usize,
 }
 
 impl Document {
@@ -69,7 +71,11 @@ impl Document {
         match &self.scan {
             Some(s) if s.version == self.version => s.clone(),
             _ => {
-                let scan = Arc::new(Scan { version: self.version, refs: scanner.scan(&self.text, self.kind) });
+                let scan = Arc::new(Scan {
+                    version: self.version,
+                    refs: scanner.scan(&self.text, self.kind),
+                    text_len: self.text.len(),
+                });
                 self.scan = Some(scan.clone());
                 scan
             }

@@ -17,6 +17,23 @@ pub mod transport;
 
 use tower_lsp_server::{LspService, Server as Transport};
 
+/// Gives freed memory back to the system; set by the binary for its allocator (mimalloc keeps
+/// freed pages until it is next busy, and after a large document the server is idle).
+static RELEASE_MEMORY: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+pub fn set_memory_release(release: fn()) {
+    let _ = RELEASE_MEMORY.set(release);
+}
+
+/// Documents at least this large release memory after they are checked or closed.
+const LARGE_DOCUMENT: usize = 4 << 20;
+
+pub(crate) fn release_memory() {
+    if let Some(release) = RELEASE_MEMORY.get() {
+        release();
+    }
+}
+
 /// Serves LSP on stdin/stdout until the client exits, behind the framing guard.
 pub async fn serve_stdio() {
     transport::serve(tokio::io::stdin(), tokio::io::stdout(), |input, output| {

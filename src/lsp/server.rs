@@ -187,7 +187,9 @@ impl LanguageServer for Server {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
-        self.state.docs.remove(&uri);
+        if self.state.docs.remove(&uri).is_some_and(|(_, doc)| doc.text.len() >= super::LARGE_DOCUMENT) {
+            super::release_memory();
+        }
         self.state.client.publish_diagnostics(uri, Vec::new(), None).await;
     }
 

@@ -280,6 +280,9 @@ impl State {
             diagnostics
         };
         self.client.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;
+        if scan.text_len >= super::LARGE_DOCUMENT {
+            super::release_memory();
+        }
     }
 
     /// How often idle documents are re-checked: the shorter cache TTL, at least a second.

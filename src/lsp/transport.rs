@@ -75,6 +75,12 @@ fn is_json_rpc(body: &[u8]) -> Result<(), String> {
         Response(Response),
         Request(Request),
     }
+    // Large messages are documents being opened or replaced: checked by shape without copying
+    // them (the exact check buffers the whole message, twice, before tower-lsp-server parses it
+    // again).
+    if body.len() > LARGE && is_large_request(body) {
+        return Ok(());
+    }
     match serde_json::from_slice::<Message>(body) {
         Ok(_) => Ok(()),
         Err(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
@@ -82,6 +88,36 @@ fn is_json_rpc(body: &[u8]) -> Result<(), String> {
             Ok(_) => Err("JSON, but not a JSON-RPC 2.0 request, notification or response".into()),
         },
     }
+}
+
+/// Messages above this size are checked by [`is_large_request`] first.
+const LARGE: usize = 64 * 1024;
+
+/// A request or notification as tower-lsp-server will accept it: `"jsonrpc": "2.0"`, a string
+/// `method`, an `id` that is a number, a string or null, and any `params` (skipped, not copied).
+fn is_large_request(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    enum Id {
+        Number(i64),
+        Text(String),
+        Null(()),
+    }
+    #[derive(Deserialize)]
+    struct Shape<'a> {
+        #[serde(borrow)]
+        jsonrpc: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        method: std::borrow::Cow<'a, str>,
+        #[serde(default)]
+        #[allow(dead_code)]
+        id: Option<Id>,
+        #[serde(default)]
+        #[allow(dead_code)]
+        params: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Shape<'_>>(body).is_ok_and(|s| s.jsonrpc == "2.0" && !s.method.is_empty())
 }
 
 fn frame(body: &[u8]) -> Vec<u8> {
@@ -119,7 +155,9 @@ pub async fn serve<I, O>(
                 }
                 Ok(Some(Ok(body))) => match is_json_rpc(&body) {
                     Ok(()) => {
-                        if feed.write_all(&frame(&body)).await.is_err() {
+                        // Header and body written apart: a 50 MB document is not copied again.
+                        let header = format!("Content-Length: {}\r\n\r\n", body.len());
+                        if feed.write_all(header.as_bytes()).await.is_err() || feed.write_all(&body).await.is_err() {
                             break; // the server has exited
                         }
                         continue;
@@ -195,5 +233,15 @@ mod tests {
         assert!(is_json_rpc(b"{oops}").unwrap_err().starts_with("not JSON"));
         assert!(is_json_rpc(b"[1,2]").unwrap_err().contains("not a JSON-RPC"));
         assert!(is_json_rpc(br#"{"jsonrpc":"1.0","method":"x"}"#).is_err());
+        // Large messages: by shape, the same verdicts.
+        let big = "x".repeat(LARGE);
+        let open = format!(r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"text":"{big}"}}}}"#);
+        assert!(is_large_request(open.as_bytes()) && is_json_rpc(open.as_bytes()).is_ok());
+        let bad_id = format!(r#"{{"jsonrpc":"2.0","id":{{"a":1}},"method":"x","params":"{big}"}}"#);
+        assert!(!is_large_request(bad_id.as_bytes()) && is_json_rpc(bad_id.as_bytes()).is_err());
+        let old = format!(r#"{{"jsonrpc":"1.0","method":"x","params":"{big}"}}"#);
+        assert!(is_json_rpc(old.as_bytes()).is_err());
+        let cut = &open.as_bytes()[..open.len() - 2];
+        assert!(is_json_rpc(cut).unwrap_err().starts_with("not JSON"));
     }
 }

@@ -230,6 +230,11 @@ impl Lsp {
         .await;
     }
 
+    /// The server's process id (0 once it has exited).
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
     /// The server process's resident and peak memory in bytes (Linux `/proc`), if readable.
     pub fn memory(&self) -> Option<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
