@@ -499,13 +499,38 @@ async fn bad_input_gets_answers_and_the_server_keeps_working() {
         )
         .await;
     assert!(hover.is_null() || hover["contents"].is_object());
+    // A stale document version (a client bug) is applied, not fatal.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": big, "version": 1}, "contentChanges": [
+            {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "job:Stale\n"}
+        ]}),
+    )
+    .await;
+    assert_eq!(lsp.diagnostics(big, |d| d.len() == 101).await.len(), 101);
     // Requests with wrong parameter shapes get an error, not a crash.
     let bad = lsp.request_raw("textDocument/hover", json!({"textDocument": 42})).await;
     assert!(bad["error"]["code"].as_i64().is_some(), "{bad}");
     // And the server still works.
     let ok = lsp
-        .request("textDocument/hover", json!({"textDocument": {"uri": big}, "position": {"line": 1, "character": 5}}))
+        .request("textDocument/hover", json!({"textDocument": {"uri": big}, "position": {"line": 2, "character": 5}}))
         .await;
     assert!(ok["contents"]["value"].as_str().unwrap().starts_with("### Riverside"));
     assert!(lsp.shutdown().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_a_handler_is_answered_and_never_shows_the_token() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN), ("SYNERGY_TEST_PANIC", "1")]);
+    lsp.initialize(json!({}), json!(null)).await;
+    let response = lsp.request_raw("workspace/executeCommand", json!({"command": "synergy.test.panic"})).await;
+    assert_eq!(response["error"]["code"], -32603, "{response}");
+    assert!(response["error"]["message"].as_str().unwrap().contains("internal error"), "{response}");
+    // Still serving.
+    lsp.open(URI, "markdown", "job:Riversde\n").await;
+    assert_eq!(lsp.diagnostics(URI, |d| d.len() == 1).await.len(), 1);
+    let stderr = lsp.stderr();
+    assert!(stderr.contains("test panic holding <redacted>"), "the panic is logged, scrubbed: {stderr}");
+    assert!(lsp.shutdown_checked(TOKEN).await.success());
 }

@@ -36,6 +36,8 @@ async fn guarded<T>(method: &'static str, fut: impl std::future::Future<Output =
 
 /// The command that drops the cache and re-checks open documents.
 pub const REFRESH_COMMAND: &str = "synergy.refresh";
+/// A command that panics, honoured only with `SYNERGY_TEST_PANIC` set (for the tests).
+const PANIC_COMMAND: &str = "synergy.test.panic";
 
 pub struct Server {
     state: Arc<State>,
@@ -218,6 +220,11 @@ impl LanguageServer for Server {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        if params.command == PANIC_COMMAND && std::env::var_os("SYNERGY_TEST_PANIC").is_some() {
+            // Only for the tests of panic handling: a panic whose message carries the token.
+            let token = self.state.config().token.as_ref().map(|t| t.expose().to_string()).unwrap_or_default();
+            return guarded("workspace/executeCommand", async move { panic!("test panic holding {token}") }).await;
+        }
         if params.command != REFRESH_COMMAND {
             return Err(Error::invalid_params(format!("unknown command {}", params.command)));
         }
