@@ -229,12 +229,18 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
         Ok(c) => c,
         Err(exit) => return exit,
     };
-    if let Some(err) = Client::new(&ClientSettings::from_config(&config)).config_error() {
+    // One HTTP client (building one loads the system's root certificates).
+    let client = Client::new(&ClientSettings::from_config(&config));
+    if let Some(err) = client.config_error() {
         let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
         let _ = writeln!(stderr, "error: {why}");
         return Exit::Usage;
     }
-    let resolver = Resolver::from_config(&config);
+    let resolver = Resolver::new(
+        client,
+        synergy_ls::resolve::Settings::from_config(&config),
+        std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock),
+    );
     let report = match check::run(&opts, &config, &resolver).await {
         Ok(r) => r,
         Err(e) => {

@@ -76,9 +76,52 @@ pub struct Client {
 
 #[derive(Debug, Clone)]
 struct Ready {
-    http: reqwest::Client,
+    /// Built on first use: building it loads the system's root certificates (tens of
+    /// milliseconds), which `initialize` and a `check` of a clean tree need not wait for.
+    http: std::sync::Arc<std::sync::OnceLock<Result<reqwest::Client, ApiError>>>,
+    setup: HttpSetup,
     search_url: Url,
     auth: HeaderValue,
+}
+
+/// What the HTTP client is built from; checked (CA files read and parsed) when settings apply.
+#[derive(Debug, Clone)]
+struct HttpSetup {
+    certificates: Vec<reqwest::Certificate>,
+    timeout: Duration,
+    https_only: bool,
+    origin: url::Origin,
+}
+
+impl HttpSetup {
+    fn build(&self) -> Result<reqwest::Client, ApiError> {
+        let mut builder = reqwest::Client::builder();
+        for cert in &self.certificates {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        let origin = self.origin.clone();
+        // HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply (reqwest's default).
+        builder
+            .user_agent(concat!("synergy-ls/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
+            .timeout(self.timeout)
+            .https_only(self.https_only)
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() < 5 && attempt.url().origin() == origin {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()
+            .map_err(|e| ApiError::BadUrl(format!("could not set up HTTP: {e}")))
+    }
+}
+
+impl Ready {
+    fn http(&self) -> Result<&reqwest::Client, ApiError> {
+        self.http.get_or_init(|| self.setup.build()).as_ref().map_err(Clone::clone)
+    }
 }
 
 impl Client {
@@ -101,7 +144,7 @@ impl Client {
         let ready = self.inner.as_ref().map_err(Clone::clone)?;
         let url = ready.url(name, page, page_size);
         let response = ready
-            .http
+            .http()?
             .get(url)
             .header(AUTHORIZATION, ready.auth.clone())
             .header(ACCEPT, "application/json")
@@ -170,8 +213,7 @@ impl Ready {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose().trim()))
             .map_err(|_| ApiError::BadUrl("the token contains characters not allowed in a header".into()))?;
         auth.set_sensitive(true);
-        let origin = search_url.origin();
-        let mut builder = reqwest::Client::builder();
+        let mut certificates = Vec::new();
         for path in &settings.ca_certificates {
             let pem = std::fs::read(path)
                 .map_err(|e| ApiError::BadUrl(format!("caCertificates: cannot read {path}: {e}")))?;
@@ -179,26 +221,15 @@ impl Ready {
                 .ok()
                 .filter(|c| !c.is_empty())
                 .ok_or_else(|| ApiError::BadUrl(format!("caCertificates: {path} holds no PEM certificate")))?;
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+            certificates.extend(certs);
         }
-        // HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply (reqwest's default).
-        let http = builder
-            .user_agent(concat!("synergy-ls/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(CONNECT_TIMEOUT.min(settings.request_timeout))
-            .timeout(settings.request_timeout)
-            .https_only(!settings.allow_insecure_http && !is_loopback(&base))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() < 5 && attempt.url().origin() == origin {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
-            .build()
-            .map_err(|e| ApiError::BadUrl(format!("could not set up HTTP: {e}")))?;
-        Ok(Ready { http, search_url, auth })
+        let setup = HttpSetup {
+            certificates,
+            timeout: settings.request_timeout,
+            https_only: !settings.allow_insecure_http && !is_loopback(&base),
+            origin: search_url.origin(),
+        };
+        Ok(Ready { http: Default::default(), setup, search_url, auth })
     }
 }
 
