@@ -276,7 +276,7 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
         },
     };
     let elapsed = started.elapsed();
-    let server = client.origin().map(|o| o.trim_start_matches("https://").trim_start_matches("http://").to_string());
+    let server = client.origin().as_deref().and_then(synergy_ls::api::client::host_of);
     let (state, message) = status(&health, None, server.as_deref().unwrap_or(""));
     let mut out = std::io::stdout().lock();
     let _ = match format {

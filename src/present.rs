@@ -177,13 +177,9 @@ pub fn health_message(health: &Health, previous: &Health, server: &str) -> Optio
                 Unavailable::TokenRejected(_) | Unavailable::BadUrl(_) => Level::Error,
                 _ => Level::Warning,
             };
-            let tail = match why {
-                Unavailable::NotConfigured | Unavailable::NoToken | Unavailable::BadUrl(_) => {
-                    " Job references are not checked until then."
-                }
-                Unavailable::TokenRejected(_) => {
-                    " Job references are not checked (none is reported unknown) until then."
-                }
+            let tail = match state_of(why) {
+                StatusState::NotConfigured => " Job references are not checked until then.",
+                StatusState::TokenRejected => " Job references are not checked (none is reported unknown) until then.",
                 _ => " Job references are not checked (none is reported unknown); synergy-ls retries by itself.",
             };
             Some((level, format!("synergy-ls: {}{tail}", unavailable_reason(why))))
@@ -229,12 +225,17 @@ pub fn status(health: &Health, config_problem: Option<&Unavailable>, host: &str)
             return (StatusState::Idle, format!("Ready; {host} is asked when a job reference needs checking."));
         }
     };
-    let state = match why {
+    (state_of(why), unavailable_reason(why))
+}
+
+/// The one classification of problems: the user must configure something, replace the token,
+/// or wait (the server is offline, failing or rate-limiting, and synergy-ls retries by itself).
+pub fn state_of(why: &Unavailable) -> StatusState {
+    match why {
         Unavailable::NotConfigured | Unavailable::NoToken | Unavailable::BadUrl(_) => StatusState::NotConfigured,
         Unavailable::TokenRejected(_) => StatusState::TokenRejected,
         _ => StatusState::Offline,
-    };
-    (state, unavailable_reason(why))
+    }
 }
 
 /// The web client link for a job, from `webUrlTemplate` (`{id}`, `{name}`, `{path}`).

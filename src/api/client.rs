@@ -244,6 +244,17 @@ pub fn insecure_warning(settings: &ClientSettings) -> Option<String> {
     })
 }
 
+/// `host[:port]` of a server URL (the port only when it is not the scheme's default), for
+/// people: status items and messages. Credentials are refused in server URLs, so none show.
+pub fn host_of(url: &str) -> Option<String> {
+    let url = Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
 /// Whether the URL's host is on this machine (plain HTTP is always allowed there).
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {

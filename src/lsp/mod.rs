@@ -28,10 +28,18 @@ pub fn set_memory_release(release: fn()) {
 /// Documents at least this large release memory after they are checked or closed.
 const LARGE_DOCUMENT: usize = 4 << 20;
 
+/// Hands memory back, at most once a second (edits of a large document publish often).
 pub(crate) fn release_memory() {
-    if let Some(release) = RELEASE_MEMORY.get() {
-        release();
+    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let Some(release) = RELEASE_MEMORY.get() else { return };
+    {
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
     }
+    release();
 }
 
 /// Serves LSP on stdin/stdout until the client exits, behind the framing guard.

@@ -166,7 +166,7 @@ impl State {
     pub async fn publish_status(&self) {
         let health = self.resolver.subscribe_health().borrow().clone();
         let problem = self.config_problem.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let server = self.config().server_url.as_deref().and_then(host_of);
+        let server = self.config().server_url.as_deref().and_then(crate::api::client::host_of);
         let (state, message) = present::status(&health, problem.as_ref(), server.as_deref().unwrap_or(""));
         let key = (state.as_str().to_string(), message.clone(), server.clone());
         {
@@ -336,17 +336,7 @@ impl State {
     }
 }
 
-/// `host[:port]` of a server URL, for the status item (never credentials: those are refused).
-fn host_of(url: &str) -> Option<String> {
-    let url = url::Url::parse(url).ok()?;
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    })
-}
-
 /// Problems that go away without the user changing anything.
 fn recovers_by_itself(u: &Unavailable) -> bool {
-    !matches!(u, Unavailable::NotConfigured | Unavailable::NoToken | Unavailable::BadUrl(_))
+    present::state_of(u) != present::StatusState::NotConfigured
 }

@@ -508,15 +508,6 @@ impl Closest {
     }
 }
 
-/// The closest existing names (or paths, for a path reference), best first.
-pub fn closest(name: &str, pool: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
-    let mut best = Closest::new(name);
-    for job in &pool {
-        best.offer(FoldedKey::new(match_key(job, name)).view(), job);
-    }
-    best.finish()
-}
-
 /// Ranks completion candidates: prefix matches before substring matches before fuzzy ones
 /// (Jaro-Winkler ≥ 0.8, only for 3+ typed characters); shorter names first within a tier.
 struct Ranker {
