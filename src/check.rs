@@ -180,7 +180,7 @@ fn finding(path: &Path, r: &Located, resolution: &Resolution, config: &Config) -
             suggestions.iter().map(|j| match_key(j, &r.name).to_string()).collect()
         }
         Resolution::CaseMismatch(jobs) => jobs.iter().map(|j| match_key(j, &r.name).to_string()).collect(),
-        Resolution::Ambiguous(jobs) => jobs.iter().map(|j| j.path.clone()).collect(),
+        Resolution::Ambiguous(jobs) => jobs.iter().map(|j| j.path().to_string()).collect(),
         _ => Vec::new(),
     };
     Some(Finding {

@@ -21,6 +21,29 @@ use synergy_ls::simulator::{self, Fault, MatchMode, SimConfig, Simulator};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's options, as numbered by `mi_option_e` in the mimalloc 3 that `libmimalloc-sys`
+/// (pinned in Cargo.lock) builds; that crate's own constants follow mimalloc 2's numbering.
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Runs before `main` and before the first allocation reserves mimalloc's arena, which is when
+/// these options are read. With the defaults, freed pages stay committed: 100,000 cached jobs
+/// cost 88 MB of RSS instead of 52 MB, and an idle server 17 MB instead of 10 MB (README,
+/// "Performance"). Purging freed memory after 10 ms instead of 1 s did not move the edit latency.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
+
+#[cfg(target_os = "linux")]
+extern "C" fn tune_allocator() {
+    // SAFETY: plain stores into mimalloc's option table, before any thread exists.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10);
+    }
+}
+
 #[derive(Parser)]
 #[command(name = "synergy-ls", version, about = "Live references to 12d Synergy jobs in text files")]
 struct Cli {

@@ -19,40 +19,145 @@ impl std::fmt::Display for JobId {
 }
 
 /// A job, converted once from the wire format. The description is already plain text.
-/// Compact, since the cache may hold 100,000 of them: the type and creator are shared among
-/// jobs (interned), counts are 32-bit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Compact, since the cache may hold 100,000 of them (the README's memory target): the name,
+/// path, creation date and description share one allocation (the name is usually the path's
+/// last segment and then takes no room of its own), the type and creator are shared among jobs
+/// (interned), and the counts are 32-bit. Read it through its methods.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: JobId,
-    pub name: String,
-    /// The full `/`-separated path, e.g. `Region A/Drainage`; the name for a top-level job.
-    pub path: String,
+    /// `path`, then `created`, then `description`, then the name when it is not the path's
+    /// last segment.
+    text: Box<str>,
+    /// Where `path`, `created` and `description` end in `text`, and where the name starts.
+    ends: [u32; 4],
     pub job_type: Option<Arc<str>>,
-    pub created: Option<String>,
+    pub creator: Option<Arc<str>>,
+    /// Sub-jobs, folders, 12d jobs and notes; [`NO_COUNT`] where the server gave none.
+    counts: [u32; 4],
+}
+
+const NO_COUNT: u32 = u32::MAX;
+
+/// Everything a [`Job`] is made of, borrowed; [`Job::new`] packs it.
+#[derive(Debug, Clone, Default)]
+pub struct JobParts<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// The full `/`-separated path, e.g. `Region A/Drainage`; the name for a top-level job.
+    pub path: &'a str,
+    pub job_type: Option<Arc<str>>,
+    pub created: Option<&'a str>,
     pub creator: Option<Arc<str>>,
     pub sub_jobs: Option<u32>,
     pub folders: Option<u32>,
     pub td_jobs: Option<u32>,
     pub notes: Option<u32>,
-    pub description: String,
+    pub description: &'a str,
 }
 
 impl Job {
-    /// A job with only its identity: no type, dates, counts or description.
-    pub fn named(id: &str, name: &str, path: &str) -> Job {
+    pub fn new(parts: JobParts<'_>) -> Job {
+        let JobParts { id, name, path, job_type, created, creator, sub_jobs, folders, td_jobs, notes, description } =
+            parts;
+        let created = created.unwrap_or("");
+        let shared = path
+            .len()
+            .checked_sub(name.len())
+            .filter(|&at| path[at..] == *name && (at == 0 || path[..at].ends_with('/')));
+        let mut text = String::with_capacity(
+            path.len() + created.len() + description.len() + if shared.is_some() { 0 } else { name.len() },
+        );
+        let mut end = |part: &str| {
+            text.push_str(part);
+            u32::try_from(text.len()).expect("a job's text is under 4 GiB")
+        };
+        let ends = [end(path), end(created), end(description), 0];
+        let name_at = match shared {
+            Some(at) => at as u32,
+            None => {
+                let at = ends[2];
+                end(name);
+                at
+            }
+        };
+        let count = |c: Option<u32>| c.map_or(NO_COUNT, |c| c.min(NO_COUNT - 1));
         Job {
             id: JobId(id.into()),
-            name: name.into(),
-            path: path.into(),
-            job_type: None,
-            created: None,
-            creator: None,
-            sub_jobs: None,
-            folders: None,
-            td_jobs: None,
-            notes: None,
-            description: String::new(),
+            text: text.into_boxed_str(),
+            ends: [ends[0], ends[1], ends[2], name_at],
+            job_type,
+            creator,
+            counts: [count(sub_jobs), count(folders), count(td_jobs), count(notes)],
         }
+    }
+
+    /// A job with only its identity: no type, dates, counts or description.
+    pub fn named(id: &str, name: &str, path: &str) -> Job {
+        Job::new(JobParts { id, name, path, ..JobParts::default() })
+    }
+
+    pub fn name(&self) -> &str {
+        let [path_end, _, description_end, name_at] = self.ends.map(|e| e as usize);
+        if name_at < path_end {
+            &self.text[name_at..path_end] // the path's last segment
+        } else {
+            // kept apart (or empty, which only a path ending in `/` can share)
+            &self.text[description_end..]
+        }
+    }
+
+    /// The full `/`-separated path, e.g. `Region A/Drainage`; the name for a top-level job.
+    pub fn path(&self) -> &str {
+        &self.text[..self.ends[0] as usize]
+    }
+
+    pub fn created(&self) -> Option<&str> {
+        Some(&self.text[self.ends[0] as usize..self.ends[1] as usize]).filter(|c| !c.is_empty())
+    }
+
+    /// Plain text (converted from HTML once).
+    pub fn description(&self) -> &str {
+        &self.text[self.ends[1] as usize..self.ends[2] as usize]
+    }
+
+    fn count(&self, i: usize) -> Option<u32> {
+        Some(self.counts[i]).filter(|&c| c != NO_COUNT)
+    }
+
+    pub fn sub_jobs(&self) -> Option<u32> {
+        self.count(0)
+    }
+
+    pub fn folders(&self) -> Option<u32> {
+        self.count(1)
+    }
+
+    pub fn td_jobs(&self) -> Option<u32> {
+        self.count(2)
+    }
+
+    pub fn notes(&self) -> Option<u32> {
+        self.count(3)
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("name", &self.name())
+            .field("path", &self.path())
+            .field("job_type", &self.job_type)
+            .field("created", &self.created())
+            .field("creator", &self.creator)
+            .field("sub_jobs", &self.sub_jobs())
+            .field("folders", &self.folders())
+            .field("td_jobs", &self.td_jobs())
+            .field("notes", &self.notes())
+            .field("description", &self.description())
+            .finish()
     }
 }
 
@@ -99,7 +204,7 @@ pub fn search_term(name: &str) -> &str {
 
 /// The key a reference is compared on: `Path` for paths, `Name` otherwise.
 pub fn match_key<'a>(job: &'a Job, reference: &str) -> &'a str {
-    if is_path(reference) { &job.path } else { &job.name }
+    if is_path(reference) { job.path() } else { job.name() }
 }
 
 /// Why a reference could not be checked. Never cached, never shown as "unknown".
@@ -192,4 +297,41 @@ pub fn format_name(name: &str) -> String {
 /// Whether a name can be referenced at all with the built-in grammar.
 pub fn is_referenceable(name: &str) -> bool {
     !name.is_empty() && !name.contains(['"', '\n', '\r'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_job_gives_back_what_it_was_made_of() {
+        let parts = JobParts {
+            id: "40009_1",
+            name: "Drainage",
+            path: "Region A/Drainage",
+            created: Some("2024-12-17T22:51:58.097"),
+            sub_jobs: Some(2),
+            notes: Some(0),
+            description: "Stage 2.",
+            ..JobParts::default()
+        };
+        let job = Job::new(parts.clone());
+        let read = |j: &Job| {
+            (j.name().to_string(), j.path().to_string(), j.created().map(str::to_string), j.description().to_string())
+        };
+        assert_eq!(
+            read(&job),
+            ("Drainage".into(), "Region A/Drainage".into(), Some(parts.created.unwrap().into()), "Stage 2.".into())
+        );
+        assert_eq!((job.sub_jobs(), job.folders(), job.td_jobs(), job.notes()), (Some(2), None, None, Some(0)));
+        assert_eq!(job.text.len(), "Region A/Drainage".len() + 23 + 8, "the name shares the path");
+        // A name that is not the path's last segment (or only a suffix of one) is kept apart.
+        for (name, path) in [("Age", "Drainage"), ("Zürich", "Other/Name"), ("A", ""), ("Lot 1", "Lot 1")] {
+            let job = Job::new(JobParts { name, path, ..parts.clone() });
+            assert_eq!((job.name(), job.path(), job.description()), (name, path, "Stage 2."), "{name} in {path}");
+        }
+        let bare = Job::named("1_1", "A", "A");
+        assert_eq!((bare.created(), bare.description(), bare.folders()), (None, "", None));
+        assert_eq!(Job::new(JobParts { sub_jobs: Some(u32::MAX), ..parts }).sub_jobs(), Some(u32::MAX - 1));
+    }
 }

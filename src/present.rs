@@ -15,7 +15,7 @@ pub fn hover(name: &str, resolved: &Resolved, web_url_template: Option<&str>) ->
         Resolution::Ambiguous(jobs) => {
             let mut s = format!("### {} jobs match `{}`\n\nUse a path to say which one:\n\n", jobs.len(), code(name));
             for job in jobs {
-                s.push_str(&format!("- `{}` (ID `{}`)\n", code(&job.path), job.id));
+                s.push_str(&format!("- `{}` (ID `{}`)\n", code(job.path()), job.id));
             }
             s.push_str(&format!("\n_{checked}_"));
             s
@@ -57,14 +57,14 @@ pub fn pending(name: &str) -> String {
 
 /// The card for one job: used by hover and by completion documentation.
 pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>) -> String {
-    let mut s = format!("### {}\n\n", escape(&job.name));
-    let mut facts = vec![format!("`{}`", code(&job.path)), format!("ID `{}`", job.id)];
+    let mut s = format!("### {}\n\n", escape(job.name()));
+    let mut facts = vec![format!("`{}`", code(job.path())), format!("ID `{}`", job.id)];
     if let Some(t) = &job.job_type {
         facts.push(format!("{} job", escape(t)));
     }
     s.push_str(&facts.join(" · "));
     s.push('\n');
-    let created = match (&job.created, &job.creator) {
+    let created = match (&job.created(), &job.creator) {
         (Some(d), Some(c)) => Some(format!("Created {} by {}", display_date(d), escape(c))),
         (Some(d), None) => Some(format!("Created {}", display_date(d))),
         (None, Some(c)) => Some(format!("Created by {}", escape(c))),
@@ -74,24 +74,24 @@ pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>
         s.push_str(&format!("\n{created}  \n"));
     }
     let counts: Vec<String> = [
-        (job.sub_jobs, "sub-job", "sub-jobs"),
-        (job.folders, "folder", "folders"),
-        (job.td_jobs, "12d job", "12d jobs"),
-        (job.notes, "note", "notes"),
+        (job.sub_jobs(), "sub-job", "sub-jobs"),
+        (job.folders(), "folder", "folders"),
+        (job.td_jobs(), "12d job", "12d jobs"),
+        (job.notes(), "note", "notes"),
     ]
     .into_iter()
     .filter_map(|(n, one, many)| n.map(|n| format!("{n} {}", if n == 1 { one } else { many })))
     .collect();
     if !counts.is_empty() {
-        if job.created.is_none() && job.creator.is_none() {
+        if job.created().is_none() && job.creator.is_none() {
             s.push('\n');
         }
         s.push_str(&counts.join(" · "));
         s.push('\n');
     }
-    if !job.description.is_empty() {
+    if !job.description().is_empty() {
         s.push_str("\n---\n\n");
-        s.push_str(&description_markdown(&job.description));
+        s.push_str(&description_markdown(job.description()));
         s.push('\n');
     }
     let mut footer = Vec::new();
@@ -123,7 +123,7 @@ pub fn diagnostic_message(name: &str, resolution: &Resolution) -> Option<String>
             format!("Unknown 12d Synergy job \"{name}\"; did you mean {}?", names.join(", "))
         }
         Resolution::Ambiguous(jobs) => {
-            let paths: Vec<String> = jobs.iter().map(|j| format!("\"{}\"", j.path)).collect();
+            let paths: Vec<String> = jobs.iter().map(|j| format!("\"{}\"", j.path())).collect();
             format!("{} jobs are named \"{name}\": {}; use a path", jobs.len(), paths.join(", "))
         }
         Resolution::CaseMismatch(jobs) => {
@@ -247,8 +247,8 @@ pub fn web_url(template: &str, job: &Job) -> Option<String> {
     Some(
         template
             .replace("{id}", &enc(&job.id.0))
-            .replace("{name}", &enc(&job.name))
-            .replace("{path}", &enc(&job.path).replace("%2F", "/")),
+            .replace("{name}", &enc(job.name()))
+            .replace("{path}", &enc(job.path()).replace("%2F", "/")),
     )
 }
 
@@ -299,24 +299,24 @@ fn code(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::JobId;
+    use crate::model::JobParts;
     use expect_test::expect;
     use std::sync::Arc;
 
     fn job() -> Job {
-        Job {
-            id: JobId("40009_1".into()),
-            name: "Highway Upgrade 2024".into(),
-            path: "Region A/Highway Upgrade 2024".into(),
+        Job::new(JobParts {
+            id: "40009_1",
+            name: "Highway Upgrade 2024",
+            path: "Region A/Highway Upgrade 2024",
             job_type: Some("Normal".into()),
-            created: Some("2024-12-17T22:51:58.097".into()),
+            created: Some("2024-12-17T22:51:58.097"),
             creator: Some("Jo Bloggs".into()),
             sub_jobs: Some(2),
             folders: Some(28),
             td_jobs: Some(1),
             notes: Some(0),
-            description: "Upgrade of the *Pacific* Hwy.\nStage 2.\n\nSee <notes>.".into(),
-        }
+            description: "Upgrade of the *Pacific* Hwy.\nStage 2.\n\nSee <notes>.",
+        })
     }
 
     #[test]

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(page) = synergy_ls::api::client::decode_page(data) {
         for job in &page.jobs {
-            assert!(!job.name.is_empty());
+            assert!(!job.name().is_empty());
         }
     }
 });

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::model::{Job, JobId};
+use crate::model::{Job, JobParts};
 
 /// Accepts any JSON for a field and keeps it only if it has the expected type.
 fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
@@ -160,8 +160,8 @@ pub struct WireEntity {
     pub entity_type: Option<Value>,
 }
 
-fn non_empty(s: Option<&String>) -> Option<String> {
-    s.map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_string)
+fn non_empty(s: Option<&String>) -> Option<&str> {
+    s.map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
 fn count(n: Option<i64>) -> Option<u32> {
@@ -169,11 +169,11 @@ fn count(n: Option<i64>) -> Option<u32> {
 }
 
 /// One shared copy of strings many jobs repeat (job types, creators).
-fn intern(s: String) -> Arc<str> {
+fn intern(s: &str) -> Arc<str> {
     static POOL: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<Arc<str>>>> =
         std::sync::OnceLock::new();
     let mut pool = POOL.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(shared) = pool.get(s.as_str()) {
+    if let Some(shared) = pool.get(s) {
         return shared.clone();
     }
     let shared: Arc<str> = s.into();
@@ -188,7 +188,7 @@ impl WireJob {
     pub fn into_job(self) -> Option<Job> {
         let entity = self.entity_object.unwrap_or_default();
         let name = non_empty(self.name.as_ref()).or_else(|| non_empty(entity.name.as_ref()))?;
-        let path = non_empty(self.path.as_ref()).unwrap_or_else(|| name.clone());
+        let path = non_empty(self.path.as_ref()).unwrap_or(name);
         let id = self
             .id
             .as_ref()
@@ -201,11 +201,13 @@ impl WireJob {
             .map(crate::html::to_text)
             .find(|d| !d.is_empty())
             .unwrap_or_default();
-        Some(Job {
-            id: JobId(id.into()),
+        let created = non_empty(self.created_date.as_ref()).or_else(|| non_empty(entity.create_date.as_ref()));
+        Some(Job::new(JobParts {
+            id: &id,
+            name,
             path,
             job_type: non_empty(self.job_type.as_ref()).map(intern),
-            created: non_empty(self.created_date.as_ref()).or_else(|| non_empty(entity.create_date.as_ref())),
+            created,
             creator: non_empty(self.job_creator_name.as_ref())
                 .or_else(|| non_empty(entity.creator_name.as_ref()))
                 .map(intern),
@@ -213,9 +215,8 @@ impl WireJob {
             folders: count(self.no_of_folders.or(entity.num_folders)),
             td_jobs: count(self.no_of_td_jobs.or(entity.num_td_projects)),
             notes: count(self.no_of_notes),
-            description,
-            name,
-        })
+            description: &description,
+        }))
     }
 }
 
@@ -271,7 +272,7 @@ mod tests {
         assert_eq!(page.total_pages, None);
         let jobs: Vec<Job> = page.result.into_iter().filter_map(WireJob::into_job).collect();
         assert_eq!(jobs.len(), 1);
-        assert_eq!((&*jobs[0].id.0, jobs[0].folders, jobs[0].path.as_str()), ("7_1", None, "A"));
+        assert_eq!((&*jobs[0].id.0, jobs[0].folders(), jobs[0].path()), ("7_1", None, "A"));
         for bad in ["[]", "{}", r#"{"Result":{}}"#, "null", r#""str""#] {
             assert!(serde_json::from_str::<PageEnvelope<WireJob>>(bad).is_err(), "{bad}");
         }

@@ -126,7 +126,7 @@ pub async fn document_links(state: &Arc<State>, params: DocumentLinkParams) -> O
             Some(DocumentLink {
                 range,
                 target: Some(target),
-                tooltip: Some(format!("Open {} in 12d Synergy", job.path)),
+                tooltip: Some(format!("Open {} in 12d Synergy", job.path())),
                 data: None,
             })
         })

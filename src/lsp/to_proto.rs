@@ -113,16 +113,16 @@ pub fn completion_items(jobs: &[Arc<Job>], target: &CompletionTarget) -> Vec<Com
     jobs.iter()
         .enumerate()
         .filter_map(|(i, job)| {
-            let value = if target.path { &job.path } else { &job.name };
+            let value = if target.path { job.path() } else { job.name() };
             if !crate::model::is_referenceable(value) {
                 return None;
             }
             let new_text = if target.quoted { format!("\"{value}\"") } else { format_name(value) };
-            let filter_text = if target.quoted { format!("\"{value}") } else { value.clone() };
+            let filter_text = if target.quoted { format!("\"{value}") } else { value.to_string() };
             Some(CompletionItem {
-                label: job.name.clone(),
+                label: job.name().to_string(),
                 kind: Some(CompletionItemKind::REFERENCE),
-                detail: Some(job.path.clone()),
+                detail: Some(job.path().to_string()),
                 documentation: Some(Documentation::MarkupContent(MarkupContent {
                     kind: MarkupKind::Markdown,
                     value: present::job_card(job, None, target.web_url_template.as_deref()),
@@ -150,7 +150,7 @@ pub fn fixes(r: &JobRef, resolution: &Resolution) -> Vec<(String, String, bool)>
             jobs.iter().map(|j| (format!("Change to \"{}\"", key(j)), key(j), single)).collect()
         }
         Resolution::Ambiguous(jobs) => {
-            jobs.iter().map(|j| (format!("Use the path \"{}\"", j.path), j.path.clone(), false)).collect()
+            jobs.iter().map(|j| (format!("Use the path \"{}\"", j.path()), j.path().to_string(), false)).collect()
         }
         Resolution::Found(_) | Resolution::Unavailable(_) => Vec::new(),
     }

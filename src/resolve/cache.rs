@@ -74,53 +74,70 @@ pub fn char_mask(s: &str) -> u64 {
     s.chars().fold(0, |m, c| m | 1 << (c as u32 % 64))
 }
 
-/// A job in the index, with its path folded once (not once per lookup). The folded name is
-/// the folded path's last segment, so one string serves both.
+/// A job in the index, with its path and name folded once (not once per lookup), in one
+/// allocation: the folded name is usually the folded path's last segment and then shares it.
 #[derive(Debug)]
 pub struct Indexed {
     pub job: Arc<Job>,
-    path: FoldedKey,
-    /// Where the folded name starts in the folded path; `None` when the name is not the
-    /// path's last segment (then it has its own).
-    name_at: Option<u32>,
-    name: Option<FoldedKey>,
+    /// The folded path, then the folded name when it is not the path's last segment.
+    folded: Box<str>,
+    path_len: u32,
+    /// Where the folded name starts: before `path_len` when shared, at `path_len` when kept apart.
+    name_at: u32,
+    path_chars: u32,
     name_chars: u32,
+    path_mask: u64,
     name_mask: u64,
 }
 
 impl Indexed {
     pub fn new(job: Arc<Job>) -> Indexed {
-        let path = FoldedKey::new(&job.path);
-        let folded_name = job.name.to_lowercase();
-        let name_at = path
-            .text
+        let path = job.path().to_lowercase();
+        let name = job.name().to_lowercase();
+        let shared = path
             .len()
-            .checked_sub(folded_name.len())
-            .filter(|&at| path.text[at..] == folded_name && (at == 0 || path.text[..at].ends_with('/')));
-        let (name_chars, name_mask) = (folded_name.chars().count() as u32, char_mask(&folded_name));
-        let name = name_at.is_none().then(|| FoldedKey::new(&job.name));
-        Indexed { job, path, name_at: name_at.map(|a| a as u32), name, name_chars, name_mask }
+            .checked_sub(name.len())
+            .filter(|&at| path[at..] == name && (at == 0 || path[..at].ends_with('/')));
+        let (path_chars, path_mask) = (path.chars().count() as u32, char_mask(&path));
+        let (name_chars, name_mask) = (name.chars().count() as u32, char_mask(&name));
+        let path_len = path.len() as u32;
+        let (folded, name_at) = match shared {
+            Some(at) => (path, at as u32),
+            None => (path + &name, path_len),
+        };
+        Indexed {
+            job,
+            folded: folded.into_boxed_str(),
+            path_len,
+            name_at,
+            path_chars,
+            name_chars,
+            path_mask,
+            name_mask,
+        }
     }
 
     /// The key a reference is compared on: the path for paths, the name otherwise.
     pub fn key(&self, reference_is_path: bool) -> KeyView<'_> {
+        let (path_len, name_at) = (self.path_len as usize, self.name_at as usize);
         if reference_is_path {
-            return self.path.view();
+            KeyView { text: &self.folded[..path_len], chars: self.path_chars as usize, mask: self.path_mask }
+        } else {
+            let text = if name_at < path_len { &self.folded[name_at..path_len] } else { &self.folded[path_len..] };
+            KeyView { text, chars: self.name_chars as usize, mask: self.name_mask }
         }
-        match (&self.name, self.name_at) {
-            (Some(own), _) => own.view(),
-            (None, Some(at)) => {
-                KeyView { text: &self.path.text[at as usize..], chars: self.name_chars as usize, mask: self.name_mask }
-            }
-            (None, None) => unreachable!("a name is either the path's last segment or kept apart"),
-        }
+    }
+
+    #[cfg(test)]
+    fn shares_name(&self) -> bool {
+        self.name_at < self.path_len
     }
 }
 
 #[derive(Debug, Default)]
 pub struct Cache {
     entries: DashMap<Key, Entry>,
-    jobs: DashMap<JobId, Arc<Indexed>>,
+    jobs: DashMap<JobId, Indexed>,
     /// Bumped whenever the set of indexed jobs changes, so answers derived from the whole
     /// index (suggestions) can be reused until then.
     generation: AtomicU64,
@@ -142,7 +159,7 @@ impl Cache {
                 old.outcome
                     .jobs
                     .iter()
-                    .filter(|j| j.name.to_lowercase() == term && !outcome.jobs.iter().any(|n| n.id == j.id))
+                    .filter(|j| j.name().to_lowercase() == term && !outcome.jobs.iter().any(|n| n.id == j.id))
                     .map(|j| j.id.clone())
                     .collect()
             });
@@ -156,12 +173,12 @@ impl Cache {
             if self.jobs.get(&job.id).is_some_and(|old| old.job == *job) {
                 continue; // seen before, unchanged: the index (and its generation) stays
             }
-            let indexed = Arc::new(Indexed::new(job.clone()));
+            let indexed = Indexed::new(job.clone());
             self.generation.fetch_add(1, Ordering::Relaxed);
             if let Some(old) = self.jobs.insert(job.id.clone(), indexed) {
-                if old.job.path != job.path {
-                    self.renamed.insert(old.job.path.to_lowercase(), job.id.clone());
-                    self.renamed.insert(old.job.name.to_lowercase(), job.id.clone());
+                if old.job.path() != job.path() {
+                    self.renamed.insert(old.job.path().to_lowercase(), job.id.clone());
+                    self.renamed.insert(old.job.name().to_lowercase(), job.id.clone());
                 }
             }
         }
@@ -188,7 +205,8 @@ impl Cache {
     pub fn renamed(&self, old: &str) -> Option<Arc<Job>> {
         let id = self.renamed.get(&old.to_lowercase())?.clone();
         let job = self.jobs.get(&id)?.job.clone();
-        (job.path.to_lowercase() != old.to_lowercase() && job.name.to_lowercase() != old.to_lowercase()).then_some(job)
+        (job.path().to_lowercase() != old.to_lowercase() && job.name().to_lowercase() != old.to_lowercase())
+            .then_some(job)
     }
 
     pub fn clear(&self) {
@@ -210,14 +228,15 @@ mod tests {
         let ix = Indexed::new(job("Drainage", "Region A/Drainage"));
         assert_eq!((ix.key(false).text, ix.key(true).text), ("drainage", "region a/drainage"));
         assert_eq!(ix.key(false).chars, 8);
-        assert!(ix.name.is_none(), "shared with the path");
+        assert!(ix.shares_name(), "shared with the path");
         let odd = Indexed::new(job("Zürich", "Other/Name"));
         assert_eq!((odd.key(false).text, odd.key(false).chars), ("zürich", 6));
         let top = Indexed::new(job("ÉCOLE", "ÉCOLE"));
         assert_eq!(top.key(false).text, "école");
         let suffix_only = Indexed::new(job("Age", "Drainage"));
         assert_eq!(suffix_only.key(false).text, "age");
-        assert!(suffix_only.name.is_some(), "a suffix that is not a whole segment is not shared");
+        assert!(!suffix_only.shares_name(), "a suffix that is not a whole segment is not shared");
+        assert_eq!((suffix_only.key(true).text, suffix_only.key(true).chars), ("drainage", 8));
     }
 
     #[test]

@@ -341,7 +341,7 @@ impl Resolver {
                 let task = tokio::spawn(async move {
                     let result = this.search_pages(&backend, &slot.1.1, slot.0).await;
                     if let Ok(outcome) = &result {
-                        let positive = outcome.jobs.iter().any(|j| j.name.to_lowercase() == slot.1.1.to_lowercase());
+                        let positive = outcome.jobs.iter().any(|j| j.name().to_lowercase() == slot.1.1.to_lowercase());
                         let ttl = if positive { backend.settings.ttl } else { backend.settings.negative_ttl };
                         let changed = this.cache.get(&slot.1).is_some_and(|old| old.outcome.jobs != outcome.jobs);
                         this.cache.insert(slot.1.clone(), outcome.clone(), this.clock.now(), ttl);
@@ -375,7 +375,7 @@ impl Resolver {
             let mut added = 0;
             let mut last_matches = false;
             for job in result.jobs {
-                last_matches = job.name.to_lowercase() == lower;
+                last_matches = job.name().to_lowercase() == lower;
                 if seen.insert(job.id.clone()) {
                     jobs.push(Arc::new(job));
                     added += 1;
@@ -394,7 +394,7 @@ impl Resolver {
             // pages or its counters lie. What it has is unknowable, so nothing is judged from it
             // (judging would report a job on a page never really served as unknown).
             if added == 0 {
-                if jobs.iter().any(|j| j.name.to_lowercase() == lower) {
+                if jobs.iter().any(|j| j.name().to_lowercase() == lower) {
                     break false; // the exact match was served: judge from it, incomplete
                 }
                 return Err(ApiError::BadBody(format!(
@@ -405,7 +405,7 @@ impl Resolver {
             if depth == Depth::FirstPage || page >= MAX_PAGES {
                 break false;
             }
-            let matched = jobs.iter().any(|j| j.name.to_lowercase() == lower);
+            let matched = jobs.iter().any(|j| j.name().to_lowercase() == lower);
             if matched && !last_matches {
                 break false;
             }
@@ -429,7 +429,7 @@ fn make_backend(
 /// A cached outcome answers a resolution if it is complete or already holds the exact name.
 fn usable_for_resolve(entry: &cache::Entry, term: &str) -> bool {
     let lower = term.to_lowercase();
-    entry.outcome.complete || entry.outcome.jobs.iter().any(|j| j.name.to_lowercase() == lower)
+    entry.outcome.complete || entry.outcome.jobs.iter().any(|j| j.name().to_lowercase() == lower)
 }
 
 fn unavailable(err: &ApiError) -> Resolved {
@@ -437,7 +437,7 @@ fn unavailable(err: &ApiError) -> Resolved {
 }
 
 fn sorted_by_path(mut jobs: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
-    jobs.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.id.cmp(&b.id)));
+    jobs.sort_by(|a, b| a.path().cmp(b.path()).then_with(|| a.id.cmp(&b.id)));
     jobs.dedup_by(|a, b| a.id == b.id);
     jobs
 }
@@ -503,7 +503,7 @@ impl Closest {
     }
 
     fn finish(mut self) -> Vec<Arc<Job>> {
-        self.scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        self.scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name().cmp(b.1.name())));
         self.scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, j)| j).collect()
     }
 }
@@ -535,14 +535,14 @@ impl Ranker {
             (true, false) if self.typed.chars >= 3 && strsim::jaro_winkler(typed, key.text) >= 0.8 => 2,
             _ => return,
         };
-        if !crate::model::is_referenceable(&job.name) || !self.seen.insert(job.id.clone()) {
+        if !crate::model::is_referenceable(job.name()) || !self.seen.insert(job.id.clone()) {
             return;
         }
         self.ranked.push((tier, key.chars, job.clone()));
     }
 
     fn finish(mut self) -> Vec<Arc<Job>> {
-        self.ranked.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.path.cmp(&b.2.path)));
+        self.ranked.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.path().cmp(b.2.path())));
         self.ranked.into_iter().map(|(_, _, j)| j).collect()
     }
 }
@@ -577,11 +577,11 @@ mod tests {
     fn check(name: &str, jobs: &[Arc<Job>], expect: expect_test::Expect) {
         let outcome = Arc::new(SearchOutcome { jobs: jobs.to_vec(), complete: true });
         let rendered = match resolver().judge(name, &outcome) {
-            Resolution::Found(j) => format!("found {}", j.path),
-            Resolution::Ambiguous(js) => format!("ambiguous {:?}", js.iter().map(|j| &j.path).collect::<Vec<_>>()),
-            Resolution::CaseMismatch(js) => format!("case {:?}", js.iter().map(|j| &j.path).collect::<Vec<_>>()),
+            Resolution::Found(j) => format!("found {}", j.path()),
+            Resolution::Ambiguous(js) => format!("ambiguous {:?}", js.iter().map(|j| j.path()).collect::<Vec<_>>()),
+            Resolution::CaseMismatch(js) => format!("case {:?}", js.iter().map(|j| j.path()).collect::<Vec<_>>()),
             Resolution::Unknown { suggestions, .. } => {
-                format!("unknown {:?}", suggestions.iter().map(|j| &j.path).collect::<Vec<_>>())
+                format!("unknown {:?}", suggestions.iter().map(|j| j.path()).collect::<Vec<_>>())
             }
             Resolution::Unavailable(u) => format!("unavailable {u:?}"),
         };
@@ -618,7 +618,7 @@ mod tests {
             job(4, "Hihgway Depot"),
             job(5, "Other"),
         ];
-        let names: Vec<_> = rank_completions("highway", pool).iter().map(|j| j.name.clone()).collect();
+        let names: Vec<_> = rank_completions("highway", pool).iter().map(|j| j.name().to_string()).collect();
         assert_eq!(names, ["Highway", "Highway Upgrade 2024", "Old Highway", "Hihgway Depot"]);
     }
 
@@ -640,7 +640,7 @@ mod tests {
             match r {
                 Resolution::Found(j) => format!("found {}", j.id),
                 Resolution::Ambiguous(js) => format!("ambiguous {}", js.len()),
-                Resolution::CaseMismatch(js) => format!("case {}", js[0].path),
+                Resolution::CaseMismatch(js) => format!("case {}", js[0].path()),
                 Resolution::Unknown { suggestions, .. } => format!("unknown {}", suggestions.len()),
                 Resolution::Unavailable(u) => format!("unavailable {u:?}"),
             }
@@ -773,18 +773,18 @@ mod tests {
         async fn completion_reuses_a_complete_shorter_prefix() {
             let (sim, resolver) = setup(SimConfig::default(), Arc::new(clock::SystemClock)).await;
             let first = resolver.complete("Hig", 10).await;
-            assert_eq!(first.jobs[0].name, "Highway Upgrade 2024");
+            assert_eq!(first.jobs[0].name(), "Highway Upgrade 2024");
             assert!(!first.incomplete);
             for typed in ["High", "Highw", "Highwa", "Highway", "Highway U"] {
                 let c = resolver.complete(typed, 10).await;
-                assert_eq!(c.jobs[0].name, "Highway Upgrade 2024", "{typed}");
+                assert_eq!(c.jobs[0].name(), "Highway Upgrade 2024", "{typed}");
             }
             assert_eq!(sim.requests(), 1, "one search for six keystrokes");
             // Non-ASCII and paths.
             let c = resolver.complete("Zür", 10).await;
-            assert_eq!(c.jobs[0].name, "Zürich Tunnel");
+            assert_eq!(c.jobs[0].name(), "Zürich Tunnel");
             let c = resolver.complete("Region North/Dr", 10).await;
-            assert_eq!(c.jobs[0].path, "Region North/Drainage");
+            assert_eq!(c.jobs[0].path(), "Region North/Drainage");
             // A long list is capped and says so.
             let c = resolver.complete("a", 10).await;
             assert_eq!(c.jobs.len(), 10);

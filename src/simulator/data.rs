@@ -287,13 +287,13 @@ mod tests {
     fn dataset_has_the_promised_cases() {
         let jobs: Vec<_> = bundled_jobs().into_iter().map(|j| j.into_job().unwrap()).collect();
         assert!(jobs.len() >= 200, "{}", jobs.len());
-        assert_eq!(jobs.iter().filter(|j| j.name == "Drainage").count(), 3);
-        assert!(jobs.iter().any(|j| j.path == "Region A/Drainage"));
-        assert!(jobs.iter().any(|j| !j.name.is_ascii()));
-        let riverside = jobs.iter().find(|j| j.name == "Riverside").unwrap();
-        assert!(riverside.description.starts_with("Flood mitigation for the Riverside precinct & levee."));
-        let bridge = jobs.iter().position(|j| j.name == "Bridge").unwrap();
-        let before = jobs[..bridge].iter().filter(|j| j.name.to_lowercase().contains("bridge")).count();
+        assert_eq!(jobs.iter().filter(|j| j.name() == "Drainage").count(), 3);
+        assert!(jobs.iter().any(|j| j.path() == "Region A/Drainage"));
+        assert!(jobs.iter().any(|j| !j.name().is_ascii()));
+        let riverside = jobs.iter().find(|j| j.name() == "Riverside").unwrap();
+        assert!(riverside.description().starts_with("Flood mitigation for the Riverside precinct & levee."));
+        let bridge = jobs.iter().position(|j| j.name() == "Bridge").unwrap();
+        let before = jobs[..bridge].iter().filter(|j| j.name().to_lowercase().contains("bridge")).count();
         assert!(before >= 20, "Bridge must not be on the first page of 20");
         let ids: std::collections::HashSet<_> = jobs.iter().map(|j| &j.id).collect();
         assert_eq!(ids.len(), jobs.len());
