@@ -44,9 +44,9 @@ pub(crate) fn release_memory() {
 
 /// Serves LSP on stdin/stdout until the client exits, behind the framing guard.
 pub async fn serve_stdio() {
-    transport::serve(tokio::io::stdin(), tokio::io::stdout(), |input, output| {
+    transport::serve(tokio::io::stdin(), tokio::io::stdout(), |input, output, outbox| {
         Box::pin(async move {
-            let (service, socket) = LspService::new(server::Server::new);
+            let (service, socket) = LspService::new(move |client| server::Server::with_outbox(client, outbox));
             Transport::new(input, output, socket).serve(service).await;
         })
     })

@@ -44,8 +44,14 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server that sends everything through tower-lsp-server's `Client` (in-process use).
     pub fn new(client: Client) -> Server {
-        Server { state: State::new(client) }
+        Server { state: State::new(client, None) }
+    }
+
+    /// A server behind [`super::transport`], which publishes diagnostics through `outbox`.
+    pub fn with_outbox(client: Client, outbox: super::transport::Outbox) -> Server {
+        Server { state: State::new(client, Some(outbox)) }
     }
 
     /// Pulls `workspace/configuration` (section `synergy`) when the client supports it.
@@ -192,7 +198,7 @@ impl LanguageServer for Server {
         if self.state.docs.remove(&uri).is_some_and(|(_, doc)| doc.text.len() >= super::LARGE_DOCUMENT) {
             super::release_memory();
         }
-        self.state.client.publish_diagnostics(uri, Vec::new(), None).await;
+        self.state.publish_diagnostics(uri, Vec::new(), None).await;
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {

@@ -10,10 +10,12 @@ use dashmap::DashMap;
 use futures::StreamExt;
 use serde_json::Value;
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{MessageType, Uri};
+use tower_lsp_server::ls_types::notification::{Notification, PublishDiagnostics};
+use tower_lsp_server::ls_types::{Diagnostic, MessageType, PublishDiagnosticsParams, Uri};
 
 use super::documents::{Document, Scan};
 use super::to_proto;
+use super::transport::Outbox;
 use crate::api::{Client as ApiClient, ClientSettings};
 use crate::config::{Config, Layers, Secret, Source};
 use crate::line_index::Encoding;
@@ -43,6 +45,8 @@ pub struct Caps {
 
 pub struct State {
     pub client: Client,
+    /// Where diagnostics go when the server runs behind the transport (see `publish_diagnostics`).
+    outbox: Option<Outbox>,
     pub docs: DashMap<Uri, Document>,
     pub resolver: Arc<Resolver>,
     pub caps: OnceLock<Caps>,
@@ -64,11 +68,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(client: Client) -> Arc<State> {
+    pub fn new(client: Client, outbox: Option<Outbox>) -> Arc<State> {
         let config = Config::default();
         let resolver = Resolver::from_config(&config);
         Arc::new(State {
             client,
+            outbox,
             docs: DashMap::new(),
             resolver,
             caps: OnceLock::new(),
@@ -279,9 +284,20 @@ impl State {
             doc.published = Some((version, fingerprint));
             diagnostics
         };
-        self.client.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;
+        self.publish_diagnostics(uri.clone(), diagnostics, Some(version)).await;
         if scan.text_len >= super::LARGE_DOCUMENT {
             super::release_memory();
+        }
+    }
+
+    /// The one way diagnostics leave the server, so a document's lists arrive in order.
+    pub async fn publish_diagnostics(&self, uri: Uri, diagnostics: Vec<Diagnostic>, version: Option<i32>) {
+        match &self.outbox {
+            Some(outbox) => {
+                let params = PublishDiagnosticsParams { uri, diagnostics, version };
+                outbox.notify(<PublishDiagnostics as Notification>::METHOD, &params);
+            }
+            None => self.client.publish_diagnostics(uri, diagnostics, version).await,
         }
     }
 

@@ -7,8 +7,13 @@
 //! `Content-Length` beyond [`MAX_BODY`]) is answered with a JSON-RPC error, logged, and
 //! skipped, and the server keeps running. One writer task owns stdout, so the server's
 //! messages and these errors are never interleaved mid-frame.
+//!
+//! The same writer takes notifications the server serializes itself through an [`Outbox`]:
+//! `textDocument/publishDiagnostics`, whose thousands of entries tower-lsp-server would first
+//! build into a `serde_json::Value` tree and then serialize (a third of the time from an edit
+//! to its diagnostics).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
@@ -126,6 +131,35 @@ fn frame(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Notifications written to the output without passing through tower-lsp-server. Every
+/// message of one method must take the same way, or they could overtake each other.
+#[derive(Debug, Clone)]
+pub struct Outbox(mpsc::UnboundedSender<Vec<u8>>);
+
+impl Outbox {
+    /// Serializes and queues one notification; `false` once the output is gone.
+    pub fn notify<P: Serialize>(&self, method: &str, params: &P) -> bool {
+        let mut body = Vec::with_capacity(256);
+        body.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+        let framed = serde_json::to_writer(&mut body, method)
+            .and_then(|()| {
+                body.extend_from_slice(br#","params":"#);
+                serde_json::to_writer(&mut body, params)
+            })
+            .map(|()| {
+                body.push(b'}');
+                frame(&body)
+            });
+        match framed {
+            Ok(bytes) => self.0.send(bytes).is_ok(),
+            Err(e) => {
+                tracing::error!("cannot serialize a {method} notification: {e}");
+                false
+            }
+        }
+    }
+}
+
 fn error_frame(code: i64, message: &str) -> Vec<u8> {
     let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
     frame(body.to_string().as_bytes())
@@ -135,14 +169,20 @@ fn error_frame(code: i64, message: &str) -> Vec<u8> {
 pub async fn serve<I, O>(
     input: I,
     mut output: O,
-    service: impl FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> futures::future::BoxFuture<'static, ()>,
+    service: impl FnOnce(
+        tokio::io::DuplexStream,
+        tokio::io::DuplexStream,
+        Outbox,
+    ) -> futures::future::BoxFuture<'static, ()>,
 ) where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
     let (server_in, mut feed) = tokio::io::duplex(PIPE);
     let (server_out, drain) = tokio::io::duplex(PIPE);
+    // Frames that bypass the server's pipe: refusals from the reader, and the Outbox.
     let (errors_tx, mut errors_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let outbox = Outbox(errors_tx.clone());
 
     let reader = tokio::spawn(async move {
         let mut input = BufReader::with_capacity(PIPE, input);
@@ -195,7 +235,7 @@ pub async fn serve<I, O>(
         }
     });
 
-    service(server_in, server_out).await;
+    service(server_in, server_out, outbox).await;
     // Let the writer finish what the server wrote, then stop reading stdin.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
     reader.abort();
@@ -224,6 +264,24 @@ mod tests {
         assert!(matches!(&got[3], Err(FrameError::Header(m)) if m.contains("bad Content-Length")));
         assert_eq!(got[4], Ok("null".into()));
         assert_eq!(got.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn outbox_frames_a_notification() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let outbox = Outbox(tx);
+        assert!(outbox.notify("textDocument/publishDiagnostics", &json!({"uri": "file:///a\"b", "diagnostics": []})));
+        let bytes = rx.recv().await.unwrap();
+        let got = frames(&bytes).await;
+        let [Ok(body)] = &got[..] else { panic!("one frame: {got:?}") };
+        assert!(is_json_rpc(body.as_bytes()).is_ok());
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            value,
+            json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": {"uri": "file:///a\"b", "diagnostics": []}})
+        );
+        drop(rx);
+        assert!(!outbox.notify("x", &()), "the output is gone");
     }
 
     #[test]
