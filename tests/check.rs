@@ -111,6 +111,34 @@ async fn json_output() {
     .assert_eq(&serde_json::to_string_pretty(&findings).unwrap());
 }
 
+/// References to names already known to be fine are counted without being located; the
+/// counts and the findings must not depend on which names were settled when a file was read.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_files_count_every_reference_once() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..400 {
+        let body = format!("{}job:Riverside, job:Riversde\nand job:Riverside again\n", "line\n".repeat(i % 7));
+        write(dir.path(), &format!("d{}/f{i:03}.md", i % 5), body.as_bytes());
+    }
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.ends_with("synergy-ls: 400 problems in 1200 references across 400 files\n"), "{stderr}");
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings.len(), 400);
+    for f in &findings {
+        let i: usize = f["path"].as_str().unwrap()[4..7].parse().unwrap();
+        assert_eq!(
+            (f["reference"].as_str(), f["line"].as_u64(), f["column"].as_u64()),
+            (Some("job:Riversde"), Some(i as u64 % 7 + 1), Some(16)),
+            "{f}"
+        );
+    }
+    let paths: Vec<&str> = findings.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(paths.is_sorted() && paths[0] == "d0/f000.md", "{:?}", &paths[..3]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn could_not_verify_is_exit_2_and_never_stale() {
     let sim = simulator().await;
