@@ -104,14 +104,21 @@ async fn open_and_wait(lsp: &mut Lsp, uri: &str, text: &str, expected: usize) ->
 async fn startup(size: &Size) {
     let sim = common::simulator().await;
     let mut samples = Vec::new();
-    for _ in 0..size.pick(30, 2) {
+    // The first spawn after a build reads the binary from disk; it is shown, not counted.
+    for _ in 0..size.pick(31, 2) {
         let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
         let start = Instant::now();
         lsp.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}})).await;
         samples.push(start.elapsed());
         lsp.shutdown().await;
     }
-    latencies("`initialize` answered, from process spawn", samples, "< 20 ms", Some(Duration::from_millis(20)));
+    let first = samples.remove(0);
+    latencies(
+        &format!("`initialize` answered, from process spawn (first spawn: {})", ms(first)),
+        samples,
+        "< 20 ms",
+        Some(Duration::from_millis(20)),
+    );
 }
 
 async fn hover_and_completion(size: &Size) {
