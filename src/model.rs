@@ -62,10 +62,7 @@ impl Job {
         let JobParts { id, name, path, job_type, created, creator, sub_jobs, folders, td_jobs, notes, description } =
             parts;
         let created = created.unwrap_or("");
-        let shared = path
-            .len()
-            .checked_sub(name.len())
-            .filter(|&at| path[at..] == *name && (at == 0 || path[..at].ends_with('/')));
+        let shared = last_segment_at(path, name);
         let mut text = String::with_capacity(
             path.len() + created.len() + description.len() + if shared.is_some() { 0 } else { name.len() },
         );
@@ -141,6 +138,12 @@ impl Job {
     pub fn notes(&self) -> Option<u32> {
         self.count(3)
     }
+}
+
+/// Where `name` starts in `path` when it is the path's last segment (or the whole path).
+pub fn last_segment_at(path: &str, name: &str) -> Option<usize> {
+    let at = path.len().checked_sub(name.len())?;
+    (path.get(at..) == Some(name) && (at == 0 || path[..at].ends_with('/'))).then_some(at)
 }
 
 impl std::fmt::Debug for Job {
@@ -326,7 +329,9 @@ mod tests {
         assert_eq!((job.sub_jobs(), job.folders(), job.td_jobs(), job.notes()), (Some(2), None, None, Some(0)));
         assert_eq!(job.text.len(), "Region A/Drainage".len() + 23 + 8, "the name shares the path");
         // A name that is not the path's last segment (or only a suffix of one) is kept apart.
-        for (name, path) in [("Age", "Drainage"), ("Zürich", "Other/Name"), ("A", ""), ("Lot 1", "Lot 1")] {
+        let cases =
+            [("Age", "Drainage"), ("Zürich", "Other/Name"), ("A", ""), ("Lot 1", "Lot 1"), ("x", "é"), ("é", "Aé")];
+        for (name, path) in cases {
             let job = Job::new(JobParts { name, path, ..parts.clone() });
             assert_eq!((job.name(), job.path(), job.description()), (name, path, "Stage 2."), "{name} in {path}");
         }

@@ -94,10 +94,7 @@ impl Indexed {
     pub fn new(job: Arc<Job>) -> Indexed {
         let path = job.path().to_lowercase();
         let name = job.name().to_lowercase();
-        let shared = path
-            .len()
-            .checked_sub(name.len())
-            .filter(|&at| path[at..] == name && (at == 0 || path[..at].ends_with('/')));
+        let shared = crate::model::last_segment_at(&path, &name);
         let (path_chars, path_mask) = (path.chars().count() as u32, char_mask(&path));
         let (name_chars, name_mask) = (name.chars().count() as u32, char_mask(&name));
         let path_len = path.len() as u32;
@@ -233,6 +230,8 @@ mod tests {
         assert_eq!((odd.key(false).text, odd.key(false).chars), ("zürich", 6));
         let top = Indexed::new(job("ÉCOLE", "ÉCOLE"));
         assert_eq!(top.key(false).text, "école");
+        let split_char = Indexed::new(job("x", "é"));
+        assert_eq!((split_char.key(false).text, split_char.key(true).text), ("x", "é"));
         let suffix_only = Indexed::new(job("Age", "Drainage"));
         assert_eq!(suffix_only.key(false).text, "age");
         assert!(!suffix_only.shares_name(), "a suffix that is not a whole segment is not shared");
