@@ -277,7 +277,7 @@ impl Layers {
             // repository: only the user's own settings may name one.
             if *source == Source::File && value.as_object_mut().and_then(|obj| obj.remove("tokenCommand")).is_some() {
                 warnings.push(format!(
-                    "tokenCommand in {} was ignored: a command from a workspace file would run for anyone who opens                      it. Set it in your editor's user settings or SYNERGY_TOKEN_COMMAND.",
+                    "tokenCommand in {} was ignored: a command from a workspace file would run for anyone who opens it. Set it in your editor's user settings or SYNERGY_TOKEN_COMMAND.",
                     source.describe()
                 ));
             }
