@@ -16,7 +16,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::config::{Config, Severity};
 
-use crate::model::{JobRef, Resolution, Unavailable, match_key};
+use crate::model::{JobRef, Resolution, Unavailable};
 use crate::present;
 use crate::resolve::{Resolved, Resolver};
 use crate::scan::{DocKind, Scanner};
@@ -210,19 +210,11 @@ impl Verdict {
         if level == Severity::Off {
             return None;
         }
-        let suggestions = match resolution {
-            Resolution::Unknown { suggestions, .. } => {
-                suggestions.iter().map(|j| match_key(j, name).to_string()).collect()
-            }
-            Resolution::CaseMismatch(jobs) => jobs.iter().map(|j| match_key(j, name).to_string()).collect(),
-            Resolution::Ambiguous(jobs) => jobs.iter().map(|j| j.path().to_string()).collect(),
-            _ => Vec::new(),
-        };
         Some(Verdict {
             code,
             level,
             message: present::diagnostic_message(name, resolution)?.into(),
-            suggestions: suggestions.into(),
+            suggestions: resolution.replacements(name).into_iter().map(str::to_string).collect(),
         })
     }
 }

@@ -249,6 +249,19 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    /// What a reference named `name` could be replaced with to fix it, best first: the
+    /// suggested or differently-cased names (paths, for a path reference), or the paths of the
+    /// jobs sharing an ambiguous name. Empty for verdicts that are not problems.
+    pub fn replacements<'a>(&'a self, name: &str) -> Vec<&'a str> {
+        match self {
+            Resolution::Unknown { suggestions: jobs, .. } | Resolution::CaseMismatch(jobs) => {
+                jobs.iter().map(|j| match_key(j, name)).collect()
+            }
+            Resolution::Ambiguous(jobs) => jobs.iter().map(|j| j.path()).collect(),
+            Resolution::Found(_) | Resolution::Unavailable(_) => Vec::new(),
+        }
+    }
+
     /// The stable diagnostic code for a verdict that is a problem in the text.
     pub fn code(&self) -> Option<DiagnosticCode> {
         match self {

@@ -109,26 +109,17 @@ pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>
 
 /// The one-line message of a diagnostic, `None` for verdicts that are not problems.
 pub fn diagnostic_message(name: &str, resolution: &Resolution) -> Option<String> {
-    let key = |j: &Job| crate::model::match_key(j, name).to_string();
+    let to = resolution.replacements(name);
+    let quoted = || to.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
     Some(match resolution {
         Resolution::Found(_) | Resolution::Unavailable(_) => return None,
-        Resolution::Unknown { suggestions, .. } if suggestions.is_empty() => {
-            format!("Unknown 12d Synergy job \"{name}\"")
+        Resolution::Unknown { .. } if to.is_empty() => format!("Unknown 12d Synergy job \"{name}\""),
+        Resolution::Unknown { renamed: true, .. } => {
+            format!("12d Synergy job \"{name}\" was renamed or moved; it is now \"{}\"", to[0])
         }
-        Resolution::Unknown { suggestions, renamed: true } => {
-            format!("12d Synergy job \"{name}\" was renamed or moved; it is now \"{}\"", key(&suggestions[0]))
-        }
-        Resolution::Unknown { suggestions, .. } => {
-            let names: Vec<String> = suggestions.iter().map(|j| format!("\"{}\"", key(j))).collect();
-            format!("Unknown 12d Synergy job \"{name}\"; did you mean {}?", names.join(", "))
-        }
-        Resolution::Ambiguous(jobs) => {
-            let paths: Vec<String> = jobs.iter().map(|j| format!("\"{}\"", j.path())).collect();
-            format!("{} jobs are named \"{name}\": {}; use a path", jobs.len(), paths.join(", "))
-        }
-        Resolution::CaseMismatch(jobs) => {
-            format!("No job \"{name}\", but \"{}\" differs only in case", key(&jobs[0]))
-        }
+        Resolution::Unknown { .. } => format!("Unknown 12d Synergy job \"{name}\"; did you mean {}?", quoted()),
+        Resolution::Ambiguous(jobs) => format!("{} jobs are named \"{name}\": {}; use a path", jobs.len(), quoted()),
+        Resolution::CaseMismatch(_) => format!("No job \"{name}\", but \"{}\" differs only in case", to[0]),
     })
 }
 

@@ -13,7 +13,7 @@ use tower_lsp_server::ls_types::{
 use super::documents::Document;
 use crate::config::Severity;
 use crate::line_index::{Encoding, LineCol};
-use crate::model::{Job, JobRef, RefForm, Resolution, format_name, match_key};
+use crate::model::{Job, JobRef, RefForm, Resolution, format_name};
 use crate::present;
 
 pub const SOURCE: &str = "synergy";
@@ -138,22 +138,20 @@ pub fn completion_items(jobs: &[Arc<Job>], target: &CompletionTarget) -> Vec<Com
 
 /// Quick fixes for one reference: the replacement names and their titles.
 pub fn fixes(r: &JobRef, resolution: &Resolution) -> Vec<(String, String, bool)> {
-    let key = |j: &Arc<Job>| match_key(j, &r.name).to_string();
-    match resolution {
-        Resolution::Unknown { suggestions, renamed } => suggestions
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (format!("Replace with \"{}\"", key(j)), key(j), *renamed && i == 0))
-            .collect(),
-        Resolution::CaseMismatch(jobs) => {
-            let single = jobs.len() == 1;
-            jobs.iter().map(|j| (format!("Change to \"{}\"", key(j)), key(j), single)).collect()
-        }
-        Resolution::Ambiguous(jobs) => {
-            jobs.iter().map(|j| (format!("Use the path \"{}\"", j.path()), j.path().to_string(), false)).collect()
-        }
-        Resolution::Found(_) | Resolution::Unavailable(_) => Vec::new(),
-    }
+    // The title's verb, and whether the fix at this position is the preferred one: the new
+    // name of a renamed job, or the only differently-cased match.
+    let (verb, preferred): (&str, &dyn Fn(usize) -> bool) = match resolution {
+        Resolution::Unknown { renamed, .. } => ("Replace with", &|i| *renamed && i == 0),
+        Resolution::CaseMismatch(jobs) => ("Change to", &|_| jobs.len() == 1),
+        Resolution::Ambiguous(_) => ("Use the path", &|_| false),
+        Resolution::Found(_) | Resolution::Unavailable(_) => return Vec::new(),
+    };
+    resolution
+        .replacements(&r.name)
+        .into_iter()
+        .enumerate()
+        .map(|(i, to)| (format!("{verb} \"{to}\""), to.to_string(), preferred(i)))
+        .collect()
 }
 
 /// A quick fix as a plain `WorkspaceEdit` (`changes`, not `documentChanges`): works everywhere.

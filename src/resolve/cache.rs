@@ -174,8 +174,9 @@ impl Cache {
             self.generation.fetch_add(1, Ordering::Relaxed);
             if let Some(old) = self.jobs.insert(job.id.clone(), indexed) {
                 if old.job.path() != job.path() {
-                    self.renamed.insert(old.job.path().to_lowercase(), job.id.clone());
-                    self.renamed.insert(old.job.name().to_lowercase(), job.id.clone());
+                    for was in [old.key(true), old.key(false)] {
+                        self.renamed.insert(was.text.to_string(), job.id.clone());
+                    }
                 }
             }
         }
@@ -200,10 +201,11 @@ impl Cache {
 
     /// The job now carrying a name or path it was seen under before, if it was renamed or moved.
     pub fn renamed(&self, old: &str) -> Option<Arc<Job>> {
-        let id = self.renamed.get(&old.to_lowercase())?.clone();
-        let job = self.jobs.get(&id)?.job.clone();
-        (job.path().to_lowercase() != old.to_lowercase() && job.name().to_lowercase() != old.to_lowercase())
-            .then_some(job)
+        let old = old.to_lowercase();
+        let id = self.renamed.get(&old)?.clone();
+        let entry = self.jobs.get(&id)?;
+        let now = entry.value();
+        (now.key(true).text != old && now.key(false).text != old).then(|| now.job.clone())
     }
 
     pub fn clear(&self) {

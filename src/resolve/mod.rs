@@ -279,12 +279,11 @@ impl Resolver {
     pub async fn complete(self: &Arc<Self>, typed: &str, limit: usize) -> Completions {
         let backend = self.backend();
         let term = search_term(typed);
-        let mut pool: Vec<Arc<Job>> = Vec::new();
         let mut incomplete = false;
         if !term.is_empty() && backend.client.config_error().is_none() {
             // Reuse the term's own answer, or a complete answer for a shorter prefix of it: the
             // server's matches for "Highw" are among its matches for "High" whether it matches by
-            // prefix or by substring.
+            // prefix or by substring. Either way its jobs are in the index, which is ranked below.
             let origin = &backend.origin;
             let found = self.cache.get(&(origin.clone(), term.to_string())).or_else(|| {
                 term.char_indices()
@@ -294,36 +293,16 @@ impl Resolver {
                     .find_map(|p| self.cache.get(&(origin.clone(), p.to_string())).filter(|e| e.outcome.complete))
             });
             match found {
-                Some(entry) => {
-                    incomplete |= !entry.outcome.complete;
-                    pool.extend(entry.outcome.jobs.iter().cloned());
-                }
+                Some(entry) => incomplete |= !entry.outcome.complete,
                 None => {
                     match self.fetch(&backend, Depth::FirstPage, (backend.origin.clone(), term.to_string())).await {
-                        Ok(outcome) => {
-                            incomplete |= !outcome.complete;
-                            pool.extend(outcome.jobs.iter().cloned());
-                        }
+                        Ok(outcome) => incomplete |= !outcome.complete,
                         Err(_) => incomplete = true,
                     }
                 }
             }
         }
-        let mut ranker = Ranker::new(typed);
-        let folded: Vec<FoldedKey> = pool.iter().map(|j| FoldedKey::new(match_key(j, typed))).collect();
-        let path = is_path(typed);
-        for fuzzy in [false, true] {
-            // Fuzzy matches rank after every prefix and substring match: when those already
-            // fill the list, scoring the rest of the index would be wasted.
-            if fuzzy && ranker.len() > limit {
-                break;
-            }
-            for (key, job) in folded.iter().zip(&pool) {
-                ranker.offer(key.view(), job, fuzzy);
-            }
-            self.cache.for_each_job(|ix| ranker.offer(ix.key(path), &ix.job, fuzzy));
-        }
-        let ranked = ranker.finish();
+        let ranked = rank_completions(typed, &self.cache, limit);
         incomplete |= ranked.len() > limit;
         Completions { jobs: ranked.into_iter().take(limit).collect(), incomplete }
     }
@@ -341,7 +320,7 @@ impl Resolver {
                 let task = tokio::spawn(async move {
                     let result = this.search_pages(&backend, &slot.1.1, slot.0).await;
                     if let Ok(outcome) = &result {
-                        let positive = outcome.jobs.iter().any(|j| j.name().to_lowercase() == slot.1.1.to_lowercase());
+                        let positive = has_name(&outcome.jobs, &slot.1.1.to_lowercase());
                         let ttl = if positive { backend.settings.ttl } else { backend.settings.negative_ttl };
                         let changed = this.cache.get(&slot.1).is_some_and(|old| old.outcome.jobs != outcome.jobs);
                         this.cache.insert(slot.1.clone(), outcome.clone(), this.clock.now(), ttl);
@@ -394,7 +373,7 @@ impl Resolver {
             // pages or its counters lie. What it has is unknowable, so nothing is judged from it
             // (judging would report a job on a page never really served as unknown).
             if added == 0 {
-                if jobs.iter().any(|j| j.name().to_lowercase() == lower) {
+                if has_name(&jobs, &lower) {
                     break false; // the exact match was served: judge from it, incomplete
                 }
                 return Err(ApiError::BadBody(format!(
@@ -405,7 +384,7 @@ impl Resolver {
             if depth == Depth::FirstPage || page >= MAX_PAGES {
                 break false;
             }
-            let matched = jobs.iter().any(|j| j.name().to_lowercase() == lower);
+            let matched = has_name(&jobs, &lower);
             if matched && !last_matches {
                 break false;
             }
@@ -429,7 +408,12 @@ fn make_backend(
 /// A cached outcome answers a resolution if it is complete or already holds the exact name.
 fn usable_for_resolve(entry: &cache::Entry, term: &str) -> bool {
     let lower = term.to_lowercase();
-    entry.outcome.complete || entry.outcome.jobs.iter().any(|j| j.name().to_lowercase() == lower)
+    entry.outcome.complete || has_name(&entry.outcome.jobs, &lower)
+}
+
+/// Whether one of `jobs` is named `lower` (lowercase), ignoring case.
+fn has_name(jobs: &[Arc<Job>], lower: &str) -> bool {
+    jobs.iter().any(|j| j.name().to_lowercase() == lower)
 }
 
 fn unavailable(err: &ApiError) -> Resolved {
@@ -547,14 +531,18 @@ impl Ranker {
     }
 }
 
-/// Prefix matches before substring matches before fuzzy ones; shorter names first within a tier.
-pub fn rank_completions(typed: &str, pool: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
+/// Every job seen, ranked for the text typed (see [`Ranker`]); more than `limit` only when the
+/// prefix and substring matches alone are more.
+fn rank_completions(typed: &str, index: &Cache, limit: usize) -> Vec<Arc<Job>> {
     let mut ranker = Ranker::new(typed);
-    let keys: Vec<FoldedKey> = pool.iter().map(|j| FoldedKey::new(match_key(j, typed))).collect();
+    let path = is_path(typed);
     for fuzzy in [false, true] {
-        for (key, job) in keys.iter().zip(&pool) {
-            ranker.offer(key.view(), job, fuzzy);
+        // Fuzzy matches rank after every prefix and substring match: when those already fill
+        // the list, scoring the rest of the index would be wasted.
+        if fuzzy && ranker.len() > limit {
+            break;
         }
+        index.for_each_job(|ix| ranker.offer(ix.key(path), &ix.job, fuzzy));
     }
     ranker.finish()
 }
@@ -618,7 +606,10 @@ mod tests {
             job(4, "Hihgway Depot"),
             job(5, "Other"),
         ];
-        let names: Vec<_> = rank_completions("highway", pool).iter().map(|j| j.name().to_string()).collect();
+        let index = Cache::default();
+        let outcome = Arc::new(SearchOutcome { jobs: pool, complete: true });
+        index.insert(("https://s".into(), "h".into()), outcome, std::time::Instant::now(), Duration::from_secs(60));
+        let names: Vec<_> = rank_completions("highway", &index, 10).iter().map(|j| j.name().to_string()).collect();
         assert_eq!(names, ["Highway", "Highway Upgrade 2024", "Old Highway", "Hihgway Depot"]);
     }
 
