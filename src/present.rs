@@ -282,6 +282,20 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar, after
+/// Howard Hinnant's `civil_from_days`: for the status item's time and the simulator's dates.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Text inside a code span: backticks cannot be escaped there, so they are replaced.
 fn code(s: &str) -> String {
     s.replace('`', "'")

@@ -236,23 +236,10 @@ pub fn job(f: JobFields<'_>) -> WireJob {
 /// A creation date in the API's format (no offset, variable fraction), spread over 2022–2025.
 fn created_date(i: usize) -> String {
     let days = 19_000 + (i as i64 * 37) % 1_400; // days since 1970-01-01
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::present::civil_from_days(days);
     let secs = (i * 7919) % 86_400;
     let frac = ["", ".4", ".42", ".097"][i % 4];
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// `count` top-level jobs named `"{prefix} {n}"` with `n` zero-padded to `digits`, for load
@@ -297,6 +284,6 @@ mod tests {
         assert!(before >= 20, "Bridge must not be on the first page of 20");
         let ids: std::collections::HashSet<_> = jobs.iter().map(|j| &j.id).collect();
         assert_eq!(ids.len(), jobs.len());
-        assert_eq!(civil_from_days(19_000), (2022, 1, 8));
+        assert_eq!(crate::present::civil_from_days(19_000), (2022, 1, 8));
     }
 }
