@@ -125,8 +125,12 @@ fn is_large_request(body: &[u8]) -> bool {
     serde_json::from_slice::<Shape<'_>>(body).is_ok_and(|s| s.jsonrpc == "2.0" && !s.method.is_empty())
 }
 
+fn header(body_len: usize) -> String {
+    format!("Content-Length: {body_len}\r\n\r\n")
+}
+
 fn frame(body: &[u8]) -> Vec<u8> {
-    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut out = header(body.len()).into_bytes();
     out.extend_from_slice(body);
     out
 }
@@ -181,8 +185,8 @@ pub async fn serve<I, O>(
     let (server_in, mut feed) = tokio::io::duplex(PIPE);
     let (server_out, drain) = tokio::io::duplex(PIPE);
     // Frames that bypass the server's pipe: refusals from the reader, and the Outbox.
-    let (errors_tx, mut errors_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let outbox = Outbox(errors_tx.clone());
+    let (direct_tx, mut direct_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let outbox = Outbox(direct_tx.clone());
 
     let reader = tokio::spawn(async move {
         let mut input = BufReader::with_capacity(PIPE, input);
@@ -196,8 +200,9 @@ pub async fn serve<I, O>(
                 Ok(Some(Ok(body))) => match is_json_rpc(&body) {
                     Ok(()) => {
                         // Header and body written apart: a 50 MB document is not copied again.
-                        let header = format!("Content-Length: {}\r\n\r\n", body.len());
-                        if feed.write_all(header.as_bytes()).await.is_err() || feed.write_all(&body).await.is_err() {
+                        if feed.write_all(header(body.len()).as_bytes()).await.is_err()
+                            || feed.write_all(&body).await.is_err()
+                        {
                             break; // the server has exited
                         }
                         continue;
@@ -210,7 +215,7 @@ pub async fn serve<I, O>(
                 }
             };
             tracing::error!(code = refused.0, "refused a message from the client: {}", refused.1);
-            let _ = errors_tx.send(error_frame(refused.0, &refused.1));
+            let _ = direct_tx.send(error_frame(refused.0, &refused.1));
         }
         // End of input: the server sees its stdin close.
         drop(feed);
@@ -227,7 +232,7 @@ pub async fn serve<I, O>(
                     // keep stdin open, so the process ends at once.
                     _ => break,
                 },
-                Some(err) = errors_rx.recv() => err,
+                Some(direct) = direct_rx.recv() => direct,
             };
             if output.write_all(&bytes).await.is_err() || output.flush().await.is_err() {
                 break;
