@@ -104,14 +104,22 @@ pub struct Report {
 }
 
 impl Report {
+    /// The exit code: a definite finding (warning or error) wins over references that could
+    /// not be verified, so "try later" never hides a stale reference; then "could not
+    /// verify"; then clean (information and hint findings do not fail).
     pub fn exit(&self) -> Exit {
-        if self.unverified > 0 {
-            Exit::Unverified
-        } else if self.findings.iter().any(|f| f.level >= Severity::Warning) {
+        if self.problems() > 0 {
             Exit::Stale
+        } else if self.unverified > 0 {
+            Exit::Unverified
         } else {
             Exit::Clean
         }
+    }
+
+    /// Findings of severity warning or error.
+    pub fn problems(&self) -> usize {
+        self.findings.iter().filter(|f| f.level >= Severity::Warning).count()
     }
 }
 
@@ -156,7 +164,9 @@ pub async fn run(opts: &Options, config: &Config, resolver: &Arc<Resolver>) -> R
         })
     };
     let walked = {
-        let opts = opts.clone();
+        let mut opts = opts.clone();
+        opts.include.extend(config.files.include.iter().cloned());
+        opts.exclude.extend(config.files.exclude.iter().cloned());
         tokio::task::spawn_blocking(move || walk(&opts, &scanner, &names)).await.map_err(|e| e.to_string())??
     };
     let verdicts = resolving.await.map_err(|e| e.to_string())?;
@@ -261,45 +271,84 @@ fn tokio_stream_of<T: Send + 'static>(
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
+/// Which files a walk takes, and as what kind of text.
+struct Selection {
+    /// `--include` globs and `files.include`: files they match are checked whatever their type.
+    include: ignore::overrides::Override,
+}
+
+impl Selection {
+    /// The kind to scan a walked file as; `None` skips it: documents are checked, other files
+    /// only when an include glob matches them (source files then by their comments, unknown
+    /// types as prose).
+    fn kind(&self, path: &Path) -> Option<DocKind> {
+        match DocKind::from_path(path) {
+            Some(kind @ (DocKind::Markdown | DocKind::Plain)) => Some(kind),
+            kind if self.include.matched(path, false).is_whitelist() => Some(kind.unwrap_or(DocKind::Plain)),
+            _ => None,
+        }
+    }
+}
+
+/// Glob rules for the walk, relative to the current folder.
+fn glob_rules(globs: &[String], negate: bool, flag: &str) -> Result<ignore::overrides::Override, String> {
+    let mut builder = ignore::overrides::OverrideBuilder::new(".");
+    for g in globs {
+        let glob = if negate { format!("!{g}") } else { g.clone() };
+        builder.add(&glob).map_err(|e| format!("{flag} {g}: {e}"))?;
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
 fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, String> {
     let mut paths = opts.paths.clone();
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
     }
-    let mut builder = ignore::WalkBuilder::new(&paths[0]);
-    for p in &paths[1..] {
-        builder.add(p);
-    }
-    let mut overrides = ignore::overrides::OverrideBuilder::new(".");
-    for g in &opts.include {
-        overrides.add(g).map_err(|e| format!("--include {g}: {e}"))?;
-    }
-    for g in &opts.exclude {
-        overrides.add(&format!("!{g}")).map_err(|e| format!("--exclude {g}: {e}"))?;
-    }
-    builder.overrides(overrides.build().map_err(|e| e.to_string())?).require_git(false);
     for p in &paths {
         if !p.exists() {
             return Err(format!("{}: no such file or directory", p.display()));
         }
     }
+    let selection = Selection { include: glob_rules(&opts.include, false, "--include")? };
+    let excluded = glob_rules(&opts.exclude, true, "--exclude")?;
     let out = Mutex::new(Walked::default());
-    builder.build_parallel().run(|| {
-        let out = &out;
-        Box::new(move |entry| {
-            match entry {
-                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => match scan_file(e.path(), scanner, names) {
-                    Ok((count, refs)) => {
-                        out.lock().unwrap_or_else(|e| e.into_inner()).files.push((e.into_path(), count, refs))
+    let record = |path: PathBuf, scanned: Result<(usize, Vec<Located>), String>| {
+        let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+        match scanned {
+            Ok((count, refs)) => out.files.push((path, count, refs)),
+            Err(why) => out.skipped.push((path, why)),
+        }
+    };
+    // Files named on the command line are always checked: by their type, else as prose.
+    let (files, dirs): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| p.is_file());
+    for path in files {
+        let kind = DocKind::from_path(&path).unwrap_or(DocKind::Plain);
+        record(path.clone(), scan_file(&path, kind, scanner, names));
+    }
+    if let Some((first, rest)) = dirs.split_first() {
+        let mut builder = ignore::WalkBuilder::new(first);
+        for p in rest {
+            builder.add(p);
+        }
+        builder.overrides(excluded).require_git(false);
+        builder.build_parallel().run(|| {
+            let (out, record, selection) = (&out, &record, &selection);
+            Box::new(move |entry| {
+                match entry {
+                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                        if let Some(kind) = selection.kind(e.path()) {
+                            let scanned = scan_file(e.path(), kind, scanner, names);
+                            record(e.into_path(), scanned);
+                        }
                     }
-                    Err(why) => out.lock().unwrap_or_else(|e| e.into_inner()).skipped.push((e.into_path(), why)),
-                },
-                Ok(_) => {}
-                Err(err) => out.lock().unwrap_or_else(|e| e.into_inner()).errors.push(err.to_string()),
-            }
-            ignore::WalkState::Continue
-        })
-    });
+                    Ok(_) => {}
+                    Err(err) => out.lock().unwrap_or_else(|e| e.into_inner()).errors.push(err.to_string()),
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    }
     let mut walked = out.into_inner().unwrap_or_else(|e| e.into_inner());
     // By path, component by component, as `Path`'s order has it, but on keys made once
     // (separators become NUL, which sorts first), not by splitting both paths at every comparison.
@@ -314,7 +363,7 @@ fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, S
 /// How many references one file has, and those not already known to be fine, located; `Err`
 /// says why it was skipped. Each walker thread reads into one reused buffer, and text is
 /// validated as UTF-8 only when it holds a reference.
-fn scan_file(path: &Path, scanner: &Scanner, names: &NameSink) -> Result<(usize, Vec<Located>), String> {
+fn scan_file(path: &Path, kind: DocKind, scanner: &Scanner, names: &NameSink) -> Result<(usize, Vec<Located>), String> {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
@@ -337,7 +386,9 @@ fn scan_file(path: &Path, scanner: &Scanner, names: &NameSink) -> Result<(usize,
             return Ok((0, Vec::new()));
         }
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-        let mut refs = scanner.scan(text, DocKind::from_path(path));
+        // A byte order mark is not text: columns on the first line start after it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut refs = scanner.scan(text, kind);
         let count = refs.len();
         names.found(&refs);
         names.keep_undecided(&mut refs);
@@ -441,18 +492,21 @@ pub fn render_summary(report: &Report, out: &mut dyn Write) -> std::io::Result<(
             "error: could not verify {} reference{}: {}",
             report.unverified,
             plural(report.unverified),
-            present::unavailable_reason(why)
+            present::unavailable_reason_batch(why)
         )?;
     }
-    let problems = report.findings.len();
+    let problems = report.problems();
+    let notes = report.findings.len() - problems;
     writeln!(
         out,
-        "synergy-ls: {problems} problem{} in {} reference{} across {} file{}",
+        "synergy-ls: {problems} problem{}, {notes} note{} in {} reference{} across {} file{}{}",
         plural(problems),
+        plural(notes),
         report.references,
         plural(report.references),
         report.files,
-        plural(report.files)
+        plural(report.files),
+        if report.unverified > 0 { format!("; {} not verified", report.unverified) } else { String::new() }
     )
 }
 
@@ -499,6 +553,58 @@ impl Progress {
 mod tests {
     use super::*;
     use crate::line_index::{Encoding, LineIndex};
+
+    fn finding(level: Severity) -> Finding {
+        Finding {
+            path: "a.md".into(),
+            line: 1,
+            column: 1,
+            end_column: 5,
+            reference: "job:X".into(),
+            code: "unknown-job",
+            severity: level.as_str(),
+            message: "m".into(),
+            suggestions: Arc::new([]),
+            line_text: String::new(),
+            level,
+        }
+    }
+
+    /// A definite finding is never hidden behind "try later"; notes never fail; the summary
+    /// says each.
+    #[test]
+    fn exit_code_precedence_and_summary() {
+        let summary = |r: &Report| {
+            let mut out = Vec::new();
+            render_summary(r, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let unavailable = Some(Unavailable::RateLimited(Some(1)));
+        let mut report = Report { references: 4, files: 2, ..Report::default() };
+        assert_eq!(report.exit(), Exit::Clean);
+        report.findings = vec![finding(Severity::Information), finding(Severity::Hint)];
+        assert_eq!(report.exit(), Exit::Clean, "notes do not fail");
+        assert!(summary(&report).ends_with("synergy-ls: 0 problems, 2 notes in 4 references across 2 files\n"));
+        report.unverified = 2;
+        report.unavailable = unavailable.clone();
+        assert_eq!(report.exit(), Exit::Unverified);
+        report.findings.push(finding(Severity::Warning));
+        assert_eq!(report.exit(), Exit::Stale, "a stale reference wins over could-not-verify");
+        let said = summary(&report);
+        assert!(
+            said.contains(
+                "error: could not verify 2 references: The server is rate-limiting requests; try again later."
+            ),
+            "{said}"
+        );
+        assert!(
+            said.ends_with("synergy-ls: 1 problem, 2 notes in 4 references across 2 files; 2 not verified\n"),
+            "{said}"
+        );
+        report.findings = vec![finding(Severity::Error)];
+        report.unverified = 0;
+        assert_eq!(report.exit(), Exit::Stale);
+    }
 
     /// The one-pass locator agrees with the line index on every line-break style and on
     /// multi-byte characters.

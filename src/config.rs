@@ -36,6 +36,24 @@ pub fn redact(text: &str) -> String {
     known.iter().filter(|s| s.len() >= 4).fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
 
+/// Registers every string under a `token` key anywhere in `value` (an LSP message, a settings
+/// object) as a known secret, whether or not it is used, so [`redact`] scrubs it from every
+/// log line and message from now on.
+pub fn learn_tokens(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(t) if k == "token" => drop(Secret::new(t.as_str())),
+                    _ => learn_tokens(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(learn_tokens),
+        _ => {}
+    }
+}
+
 impl Secret {
     pub fn new(s: impl Into<String>) -> Secret {
         let s = s.into();
@@ -82,6 +100,7 @@ pub struct Config {
     /// Extra regexes with a named group `name` that also mark references.
     pub reference_patterns: Vec<String>,
     pub scan: ScanConfig,
+    pub files: FilesConfig,
     /// Most requests in flight to the server at once.
     pub max_concurrent_requests: usize,
     /// Allow plain `http://` to a non-loopback host (the token then crosses the network in clear).
@@ -104,6 +123,7 @@ impl Default for Config {
             diagnostics: DiagnosticsConfig::default(),
             reference_patterns: Vec::new(),
             scan: ScanConfig::default(),
+            files: FilesConfig::default(),
             max_concurrent_requests: 8,
             allow_insecure_http: false,
             ca_certificates: Vec::new(),
@@ -201,6 +221,17 @@ pub struct ScanConfig {
     pub include_code: bool,
 }
 
+/// Which files besides the documents (`scan::DOCUMENT_EXTENSIONS`) are checked.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FilesConfig {
+    /// Globs (gitignore syntax) of more files to check, e.g. `**/*.yaml`: source files by their
+    /// comments, files of unknown type as prose. `check --include` adds to these.
+    pub include: Vec<String>,
+    /// Globs of files never to check. `check --exclude` adds to these.
+    pub exclude: Vec<String>,
+}
+
 /// The file read from the workspace root.
 pub const CONFIG_FILE: &str = ".synergy.toml";
 
@@ -263,7 +294,12 @@ impl Layers {
             // The token is taken out and checked on its own, so no error message about the rest
             // of the layer can ever quote it.
             let mut token = None;
-            match value.as_object_mut().and_then(|obj| obj.remove("token")) {
+            let removed = value.as_object_mut().and_then(|obj| obj.remove("token"));
+            // Used or not, a token is scrubbed from logs from now on.
+            if let Some(Value::String(t)) = &removed {
+                drop(Secret::new(t.as_str()));
+            }
+            match removed {
                 Some(_) if !source.may_hold_token() => warnings.push(format!(
                     "A token in {} was ignored: workspace files get committed. Set SYNERGY_TOKEN in the \
                      environment, use tokenCommand, or your editor's secret store.",

@@ -7,6 +7,7 @@
 //! - [`line_index`]: byte offsets <-> line/column in UTF-8/16/32. The only code that knows encodings.
 //! - [`html`]: HTML descriptions -> plain text.
 //! - [`config`]: the one settings struct and its layers; the token as a redacted `Secret`.
+//! - [`log`]: the stderr log writer that scrubs every known token from each line.
 //! - [`api`]: the HTTP client and wire JSON. The only module that sees HTTP.
 //! - [`resolve`]: name -> `Resolution`, with the cache, single-flight and the politeness gate.
 //! - [`present`]: words and Markdown for people (hover cards, messages).
@@ -21,7 +22,8 @@
 //! - A failure to reach the server is `Resolution::Unavailable`, never "unknown", and is never
 //!   cached.
 //! - The token is a `config::Secret`: redacted `Debug`, no `Display`, no `Serialize`; it is only
-//!   read to build the `Authorization` header.
+//!   read to build the `Authorization` header. Every log line passes [`log::RedactingStderr`],
+//!   which scrubs every token seen through any channel.
 //! - Stdout belongs to the LSP protocol in `serve`: nothing prints; logs go to stderr.
 //! - No lock is held across an `.await`.
 
@@ -32,6 +34,7 @@ pub mod corpus;
 pub mod demo;
 pub mod html;
 pub mod line_index;
+pub mod log;
 pub mod lsp;
 pub mod model;
 pub mod present;

@@ -127,7 +127,7 @@ fn init_logging(default: &str) {
         tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(synergy_ls::log::RedactingStderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
@@ -149,11 +149,22 @@ fn install_panic_hook() {
     }));
 }
 
+/// A command line clap could not take: its message as clap prints it, and exit code 3
+/// ([`Exit::Usage`]), not clap's 2, which `check` documents as "could not verify". `--help`
+/// and `--version` are not errors: they print to stdout and exit 0.
+fn usage_error(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() { ExitCode::from(Exit::Usage as u8) } else { ExitCode::SUCCESS }
+}
+
 fn main() -> ExitCode {
     install_panic_hook();
     // SAFETY: mi_collect only walks mimalloc's own heaps, the global allocator here.
     synergy_ls::lsp::set_memory_release(|| unsafe { libmimalloc_sys::mi_collect(true) });
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -166,37 +177,39 @@ fn main() -> ExitCode {
             None | Some(Command::Serve { .. }) => {
                 init_logging("warn");
                 let _ = cli.stdio;
-                synergy_ls::lsp::serve_stdio().await;
-                Exit::Clean
+                // The LSP session's own exit code: 0 after `shutdown`, else 1.
+                synergy_ls::lsp::serve_stdio().await
             }
+            // Batch commands say what went wrong in their own words, once; logs below `error`
+            // would repeat it (SYNERGY_LOG shows them).
             Some(Command::Check { paths, format, include, exclude, config, server_url }) => {
-                init_logging("warn");
-                run_check(Options { paths, include, exclude }, format, config, server_url).await
+                init_logging("error");
+                run_check(Options { paths, include, exclude }, format, config, server_url).await as u8
             }
             Some(Command::Status { format, config, server_url }) => {
-                init_logging("warn");
-                run_status(format, config, server_url).await
+                init_logging("error");
+                run_status(format, config, server_url).await as u8
             }
             Some(Command::Demo { examples }) => {
-                init_logging("warn");
+                init_logging("error");
                 let mut out = std::io::stdout().lock();
                 match synergy_ls::demo::run(examples, &mut out).await {
-                    Ok(exit) => exit,
+                    Ok(exit) => exit as u8,
                     Err(e) => {
                         let _ = writeln!(std::io::stderr(), "synergy-ls demo: {e:#}");
-                        Exit::Usage
+                        Exit::Usage as u8
                     }
                 }
             }
             Some(Command::Simulate { port, token, data, match_mode, max_page_size, latency_ms, fault }) => {
                 init_logging("info");
-                run_simulator(port, token, data, match_mode, max_page_size, latency_ms, fault).await
+                run_simulator(port, token, data, match_mode, max_page_size, latency_ms, fault).await as u8
             }
         }
     });
     // Lookups still in flight must not keep the process alive.
     runtime.shutdown_timeout(Duration::from_millis(100));
-    ExitCode::from(exit as u8)
+    ExitCode::from(exit)
 }
 
 /// The settings for a command-line run: `--config` (or `./.synergy.toml`), the environment and

@@ -107,6 +107,36 @@ pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>
     s.trim_end().to_string()
 }
 
+/// Markdown as plain text, for clients that declare they cannot render Markdown: the text of
+/// every block on its own line, code without backticks, links as `text (url)`, a thematic
+/// break as a blank line. Parsed with the same CommonMark parser the scanner uses.
+pub fn plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    let mut links: Vec<String> = Vec::new();
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Link { dest_url, .. }) => links.push(dest_url.to_string()),
+            Event::End(TagEnd::Link) => {
+                if let Some(url) = links.pop() {
+                    out.push_str(&format!(" ({url})"));
+                }
+            }
+            Event::Start(Tag::Item) => out.push_str("- "),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) | Event::Rule => {
+                out.push('\n');
+                if !out.ends_with("\n\n") {
+                    out.push('\n');
+                }
+            }
+            _ => {}
+        }
+    }
+    out.trim_end().to_string()
+}
+
 /// The one-line message of a diagnostic, `None` for verdicts that are not problems.
 pub fn diagnostic_message(name: &str, resolution: &Resolution) -> Option<String> {
     let to = resolution.replacements(name);
@@ -145,6 +175,20 @@ pub fn unavailable_reason(why: &Unavailable) -> String {
         Unavailable::BadResponse(d) => {
             format!("The server's answer was not understood ({d}); check that serverUrl points at 12d Synergy.")
         }
+    }
+}
+
+/// [`unavailable_reason`] for a run that has ended (`check`): it says what to do, not what the
+/// server will do next ("retrying in 1 s" is true only of a server that keeps running).
+pub fn unavailable_reason_batch(why: &Unavailable) -> String {
+    match why {
+        Unavailable::RateLimited(_) => "The server is rate-limiting requests; try again later.".into(),
+        Unavailable::Unreachable(d) => {
+            format!(
+                "The 12d Synergy server is unreachable ({d}); check the URL and your connection (VPN), then try again."
+            )
+        }
+        other => unavailable_reason(other),
     }
 }
 

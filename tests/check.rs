@@ -72,16 +72,71 @@ async fn human_output_and_exit_codes() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("note: skipped docs/latin1.txt: not UTF-8"), "{stderr}");
     assert!(!stderr.contains("image.png"), "binary files are skipped quietly: {stderr}");
-    assert!(stderr.ends_with("synergy-ls: 2 problems in 3 references across 2 files\n"), "{stderr}");
+    assert!(stderr.ends_with("synergy-ls: 1 problem, 1 note in 3 references across 2 files\n"), "{stderr}");
 
-    // Only information-level findings: clean.
+    // Only information-level findings: clean, and said as notes, not problems.
     let out = check(dir.path(), &sim.url(), TOKEN, &["docs/notes.txt"]).await;
     assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).ends_with("synergy-ls: 0 problems, 1 note in 1 reference across 1 file\n"));
     // Excluding the stale file makes it clean too.
     let out = check(dir.path(), &sim.url(), TOKEN, &["--exclude", "docs/plan.md"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = check(dir.path(), &sim.url(), TOKEN, &["--include", "*.txt"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// Which files are checked: documents by default; `--include` adds others (source files by
+/// their comments, unknown types as prose); a file named on the command line is always checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_by_default_sources_by_their_comments_when_included() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "README.md", b"See job:Riverside.\n");
+    write(dir.path(), "guide.rst", b"Old: job:Riversde\n");
+    write(
+        dir.path(),
+        "rules.yml",
+        b"expr: sum by (job:request_latency:p99) # owner: job:NoSuchOwner\nname: job:InYamlValue\n",
+    );
+    write(dir.path(), "main.go", b"m := \"job:InString\" // job:NoSuchInComment\n");
+    write(dir.path(), "notes.procedure", b"job:NoSuchProcedure\n");
+    let refs = |out: &Output| -> Vec<String> {
+        let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        findings.iter().map(|f| f["reference"].as_str().unwrap().to_string()).collect()
+    };
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+    assert_eq!(refs(&out), ["job:Riversde"], "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("in 2 references across 2 files"), "{}", text(&out.stderr));
+    let out =
+        check(dir.path(), &sim.url(), TOKEN, &["--format", "json", "--include", "*.yml", "--include", "*.go"]).await;
+    assert_eq!(refs(&out), ["job:Riversde", "job:NoSuchInComment", "job:NoSuchOwner"], "{}", text(&out.stderr));
+    // Unknown types: prose when included or named.
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json", "--include", "*.procedure"]).await;
+    assert_eq!(refs(&out), ["job:Riversde", "job:NoSuchProcedure"]);
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json", "notes.procedure", "main.go"]).await;
+    assert_eq!(refs(&out), ["job:NoSuchInComment", "job:NoSuchProcedure"]);
+    // The setting does what the flag does.
+    write(dir.path(), ".synergy.toml", b"[files]\ninclude = [\"*.go\"]\nexclude = [\"guide.rst\"]\n");
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+    assert_eq!(refs(&out), ["job:NoSuchInComment"], "{}", text(&out.stderr));
+    // No request was ever made for text that is not a reference.
+    for name in ["request_latency", "InString", "InYamlValue", "p99"] {
+        assert_eq!(sim.requests_for(name), 0, "{name} was sent to the server");
+    }
+}
+
+/// A byte order mark neither hides a fence nor shifts line 1's columns.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_byte_order_mark_hides_nothing() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bom.md", "\u{feff}```\njob:InFence\n```\nafter job:Riversde\n".as_bytes());
+    write(dir.path(), "first.txt", "\u{feff}job:Riversde\r\n".as_bytes());
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let at: Vec<(&str, u64, u64)> = findings
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [("bom.md", 4, 7), ("first.txt", 1, 1)], "{}", text(&out.stderr));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,7 +179,7 @@ async fn many_files_count_every_reference_once() {
     let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.ends_with("synergy-ls: 400 problems in 1200 references across 400 files\n"), "{stderr}");
+    assert!(stderr.ends_with("synergy-ls: 400 problems, 0 notes in 1200 references across 400 files\n"), "{stderr}");
     let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(findings.len(), 400);
     for f in &findings {
@@ -148,13 +203,22 @@ async fn could_not_verify_is_exit_2_and_never_stale() {
         let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
         assert_eq!(out.status.code(), Some(2), "{fault:?}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout).trim(), "[]", "{fault:?}: nothing reported stale");
-        assert!(text(&out.stderr).contains("error: could not verify"), "{fault:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("error: could not verify"), "{fault:?}");
+        assert!(stderr.contains("0 problems, 0 notes in 3 references across 2 files; 3 not verified"), "{stderr}");
+        // A finished run says what to do, not what it would do next.
+        assert!(!stderr.contains("retrying"), "{fault:?}: {stderr}");
+        if fault == Fault::RateLimit {
+            assert!(stderr.contains("rate-limiting requests; try again later"), "{stderr}");
+        }
     }
     sim.set_fault(Fault::None);
     let out = check(dir.path(), &sim.url(), "tok-WRONG-0b7e", &[]).await;
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("rejected the Personal Access Token"), "{stderr}");
+    // Told once: one line says it, however many requests failed.
+    assert_eq!(stderr.matches("rejected").count(), 1, "{stderr}");
     assert!(!stderr.contains("tok-WRONG-0b7e") && !text(&out.stdout).contains("tok-WRONG-0b7e"));
     // A server that is not there at all.
     drop(sim);
@@ -190,8 +254,19 @@ async fn usage_and_configuration_errors_are_exit_3() {
     assert_eq!(out.status.code(), Some(3));
     let out = run(&["no/such/dir"], "http://127.0.0.1:9").await;
     assert_eq!(out.status.code(), Some(3));
-    let out = run(&["--frobnicate"], "http://127.0.0.1:9").await;
-    assert_ne!(out.status.code(), Some(0));
+    // Command-line usage errors are 3 too, for every subcommand (clap's own code is 2, which
+    // means "could not verify" here).
+    for args in [&["--frobnicate"][..], &["--format", "xml"], &["--include"]] {
+        let out = run(args, "http://127.0.0.1:9").await;
+        assert_eq!(out.status.code(), Some(3), "check {args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("error:"), "{args:?}");
+    }
+    for args in [&["status", "--bogus"][..], &["simulate", "--port", "x"], &["demo", "--bogus"], &["no-such-command"]] {
+        let out = tokio::process::Command::new(BIN).args(args).output().await.unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out.stderr));
+    }
+    let out = tokio::process::Command::new(BIN).args(["check", "--help"]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "help is not an error");
     write(dir.path(), ".synergy.toml", b"serverUrl = \n");
     let out = run(&[], "").await;
     assert_eq!(out.status.code(), Some(3));

@@ -1,12 +1,40 @@
 //! The editor integrations describe the server's settings too; these tests fail when they drift
 //! from [`Config`]: every server setting in the VS Code manifest (and only those, besides the
 //! extension's own), with the same default and type, and the security-relevant ones
-//! machine-scoped so a workspace cannot set them.
+//! machine-scoped so a workspace cannot set them. And their document selectors are the
+//! server's one list of documents ([`DOCUMENT_EXTENSIONS`]).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 use synergy_ls::config::Config;
+use synergy_ls::scan::{DOCUMENT_EXTENSIONS, DOCUMENT_LANGUAGE_IDS};
+
+fn editor_file(rel: &str) -> String {
+    std::fs::read_to_string(format!("{}/editors/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The quoted strings of the first line of `text` that starts with `start`.
+fn quoted_list(text: &str, start: &str, quote: char) -> Vec<String> {
+    let line = text.lines().find(|l| l.trim_start().starts_with(start)).unwrap_or_else(|| panic!("{start}"));
+    line.split(quote).skip(1).step_by(2).map(str::to_string).collect()
+}
+
+#[test]
+fn editor_selectors_are_the_document_list() {
+    let extensions: Vec<String> = DOCUMENT_EXTENSIONS.iter().map(|(e, _)| e.to_string()).collect();
+    let vscode = quoted_list(&editor_file("vscode/src/settings.ts"), "export const DOCUMENT_EXTENSIONS", '\'');
+    assert_eq!(vscode, extensions, "VS Code's selector");
+    let untitled = quoted_list(&editor_file("vscode/src/settings.ts"), "export const UNTITLED_LANGUAGES", '\'');
+    let nvim = quoted_list(&editor_file("nvim/lsp/synergy_ls.lua"), "filetypes", '\'');
+    for id in untitled.iter().chain(&nvim) {
+        assert!(DOCUMENT_LANGUAGE_IDS.contains(&id.as_str()), "{id} is not a document language");
+    }
+    // Neovim's filetype for each document extension is selected.
+    for ft in ["markdown", "mdx", "text", "rst", "asciidoc"] {
+        assert!(nvim.contains(&ft.to_string()), "Neovim filetypes lack {ft}");
+    }
+}
 
 /// Settings the VS Code extension reads itself; the server never sees them as `Config`.
 const CLIENT_ONLY: &[&str] = &["server.path", "languages", "logLevel", "trace.server"];

@@ -145,6 +145,58 @@ async fn diagnostics_hover_completion_and_quick_fixes() {
     assert!(lsp.shutdown().await.success());
 }
 
+/// What the client declares it can do is honoured: plain-text documentation and hovers for a
+/// client without Markdown, an `InsertReplaceEdit` for one with `insertReplaceSupport`, and
+/// completion in the middle of a name replaces the whole name either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn completion_and_hover_honour_the_client_capabilities() {
+    let sim = simulator().await;
+    let text = "Go to job:Rivers here, job:\"Highway Up2024\" x.\n";
+    let position = |at: Value| json!({"textDocument": {"uri": URI}, "position": at});
+    for insert_replace in [false, true] {
+        let caps = json!({"textDocument": {
+            "hover": {"contentFormat": ["plaintext"]},
+            "completion": {"completionItem": {"documentationFormat": ["plaintext"], "insertReplaceSupport": insert_replace}},
+        }});
+        let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+        lsp.initialize(json!({}), caps).await;
+        lsp.open(URI, "markdown", text).await;
+        // The cursor after `job:Rive`, in the middle of `Rivers`.
+        let list = lsp.request("textDocument/completion", position(pos_of(text, "job:Rive", 8))).await;
+        let item = list["items"].as_array().unwrap().iter().find(|i| i["label"] == "Riverside").expect("Riverside");
+        let docs = &item["documentation"];
+        assert_eq!(docs["kind"], "plaintext", "{docs}");
+        let value = docs["value"].as_str().unwrap();
+        assert!(value.starts_with("Riverside\n") && !value.contains("###") && !value.contains('`'), "{value}");
+        let edit = &item["textEdit"];
+        let replaced = if insert_replace {
+            assert_eq!(edit["insert"]["end"], pos_of(text, "job:Rive", 8), "insert ends at the cursor");
+            apply_edit(text, &json!({"range": edit["replace"], "newText": edit["newText"]}))
+        } else {
+            assert!(edit.get("insert").is_none(), "a plain TextEdit: {edit}");
+            apply_edit(text, edit)
+        };
+        assert_eq!(replaced, "Go to job:Riverside here, job:\"Highway Up2024\" x.\n", "{edit}");
+        // Inside a quoted name: through the closing quote.
+        let list = lsp.request("textDocument/completion", position(pos_of(text, "job:\"Highway Up", 15))).await;
+        let item = list["items"].as_array().unwrap().iter().find(|i| i["label"] == "Highway Upgrade 2024").unwrap();
+        let edit = &item["textEdit"];
+        let range = if insert_replace { &edit["replace"] } else { &edit["range"] };
+        let replaced = apply_edit(text, &json!({"range": range, "newText": edit["newText"]}));
+        assert_eq!(replaced, "Go to job:Rivers here, job:\"Highway Upgrade 2024\" x.\n");
+        // Hover in plain text too.
+        let hover = lsp
+            .request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": URI}, "position": pos_of(text, "job:Riv", 5)}),
+            )
+            .await;
+        assert_eq!(hover["contents"]["kind"], "plaintext", "{hover}");
+        assert!(!hover["contents"]["value"].as_str().unwrap().contains("###"), "{hover}");
+        assert!(lsp.shutdown().await.success());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn settings_change_applies_without_restart() {
     let sim = simulator().await;
@@ -339,6 +391,85 @@ async fn the_token_is_in_no_output_even_at_trace_level_for_every_crate() {
     assert!(lsp.shutdown_checked(TOKEN).await.success());
 }
 
+/// Every channel a token can arrive through, at trace level for every crate: the token (and a
+/// changed one) is in no log line and no message, whether it was used or ignored.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_token_in_any_log_whatever_channel_it_came_through() {
+    let sim = simulator().await;
+    let url = sim.url();
+    let doc = "job:Riverside job:Nope\n";
+    // Commands that print a token without naming it (as `pass show synergy` does).
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = |name: &str, token: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, token).unwrap();
+        format!("cat '{}'", path.display())
+    };
+    // (channel, environment, initializationOptions, workspace/configuration answer, the token)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, Value, Value, &'a str);
+    let cases: [Case; 5] = [
+        ("environment", vec![("SYNERGY_TOKEN", TOKEN.into())], json!({}), json!({}), TOKEN),
+        ("tokenCommand", vec![("SYNERGY_TOKEN_COMMAND", token_file("env", TOKEN))], json!({}), json!({}), TOKEN),
+        ("initializationOptions", vec![], json!({"token": TOKEN}), json!({}), TOKEN),
+        (
+            "workspace/configuration (ignored)",
+            vec![("SYNERGY_TOKEN", TOKEN.into())],
+            json!({}),
+            json!({"token": "tok-WSCONF-31f0aa"}),
+            "tok-WSCONF-31f0aa",
+        ),
+        (
+            "didChangeConfiguration (ignored)",
+            vec![("SYNERGY_TOKEN", TOKEN.into())],
+            json!({}),
+            json!({}),
+            "tok-DIDCHANGE-77c2",
+        ),
+    ];
+    for (channel, env, init, settings, token) in cases {
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.extend([("SYNERGY_URL", url.as_str()), ("RUST_LOG", "trace")]);
+        let mut lsp = Lsp::spawn(&env);
+        lsp.settings = settings;
+        lsp.initialize(init, json!({"workspace": {"configuration": true}})).await;
+        if channel.starts_with("didChange") {
+            lsp.notify("workspace/didChangeConfiguration", json!({"settings": {"synergy": {"token": token}}})).await;
+        }
+        lsp.open(URI, "markdown", doc).await;
+        lsp.diagnostics(URI, |d| d.len() == 1).await;
+        let err = lsp.stderr();
+        assert!(err.contains("TRACE"), "{channel}: trace logging is on");
+        assert!(lsp.shutdown_checked(token).await.success(), "{channel}");
+    }
+    // A changed token: the one given at start and the one a settings change brings are both
+    // scrubbed (tokenCommand, changed through the editor's settings).
+    let (first, second) = ("tok-FIRST-0a1b2c", "tok-SECOND-3d4e5f");
+    let mut lsp = Lsp::spawn(&[
+        ("SYNERGY_URL", url.as_str()),
+        ("SYNERGY_TOKEN_COMMAND", &token_file("first", first)),
+        ("RUST_LOG", "trace"),
+    ]);
+    lsp.initialize(json!({}), json!(null)).await;
+    lsp.open(URI, "markdown", doc).await;
+    lsp.diagnostics(URI, |d| d.is_empty()).await;
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"synergy": {"tokenCommand": token_file("second", second)}}}),
+    )
+    .await;
+    lsp.open("file:///work/ws/second.md", "markdown", doc).await;
+    lsp.diagnostics("file:///work/ws/second.md", |_| true).await;
+    lsp.request("workspace/executeCommand", json!({"command": "synergy.refresh", "arguments": []})).await;
+    lsp.drain_messages(Duration::from_millis(500)).await;
+    let err = lsp.stderr();
+    assert!(err.contains("TRACE") && err.contains(&sim.url()), "trace logging is on");
+    let out = lsp.transcript();
+    lsp.shutdown().await;
+    for token in [first, second] {
+        assert!(!err.contains(token) && !out.contains(token), "{token} leaked:\n{err}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn token_sources_workspace_file_and_utf8_positions() {
     let sim = simulator().await;
@@ -517,6 +648,47 @@ async fn bad_input_gets_answers_and_the_server_keeps_working() {
         .await;
     assert!(ok["contents"]["value"].as_str().unwrap().starts_with("### Riverside"));
     assert!(lsp.shutdown().await.success());
+}
+
+/// Notifications run under the panic guard too: a panic in any of them is logged (scrubbed)
+/// and the server goes on serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_any_notification_handler_leaves_the_server_running() {
+    let sim = simulator().await;
+    for method in ["initialized", "textDocument/didOpen", "textDocument/didClose", "workspace/didChangeConfiguration"] {
+        let mut lsp =
+            Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN), ("SYNERGY_TEST_PANIC", method)]);
+        lsp.initialize(json!({}), json!(null)).await;
+        lsp.open("file:///work/ws/first.md", "markdown", "job:Riversde\n").await;
+        lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": "file:///work/ws/first.md"}})).await;
+        lsp.notify("workspace/didChangeConfiguration", json!({"settings": {"synergy": {}}})).await;
+        // Still serving: a document opened after the panic gets its diagnostics (or, when
+        // didOpen itself panics, the server still answers requests).
+        if method == "textDocument/didOpen" {
+            let hover = lsp
+                .request(
+                    "textDocument/hover",
+                    json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 0}}),
+                )
+                .await;
+            assert!(hover.is_null(), "{method}: {hover}");
+        } else {
+            lsp.open(URI, "markdown", "job:Riversde\n").await;
+            assert_eq!(lsp.diagnostics(URI, |d| d.len() == 1).await.len(), 1, "{method}");
+        }
+        let stderr = lsp.stderr();
+        assert!(stderr.contains(&format!("test panic in {method} holding <redacted>")), "{method}: {stderr}");
+        assert!(lsp.shutdown_checked(TOKEN).await.success(), "{method}");
+    }
+    // A panic in `initialize` is answered with an error, and the server is still there.
+    let mut lsp =
+        Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN), ("SYNERGY_TEST_PANIC", "initialize")]);
+    let response = lsp.request_raw("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}})).await;
+    assert_eq!(response["error"]["code"], -32603, "{response}");
+    let again = lsp.request_raw("textDocument/hover", json!({})).await;
+    assert!(again["error"].is_object(), "still answering: {again}");
+    lsp.close_stdin();
+    assert!(lsp.exited_within(Duration::from_secs(2)).await.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread")]

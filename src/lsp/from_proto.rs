@@ -1,7 +1,9 @@
 //! LSP types in: positions, edits, capabilities, settings payloads.
 
 use serde_json::Value;
-use tower_lsp_server::ls_types::{ClientCapabilities, Position, PositionEncodingKind, TextDocumentContentChangeEvent};
+use tower_lsp_server::ls_types::{
+    ClientCapabilities, MarkupKind, Position, PositionEncodingKind, TextDocumentContentChangeEvent,
+};
 
 use super::documents::Edit;
 use crate::line_index::{Encoding, LineCol};
@@ -30,6 +32,37 @@ pub fn encoding(caps: &ClientCapabilities) -> Encoding {
         }
         _ => Encoding::Utf16,
     }
+}
+
+/// Whether the client renders Markdown in hovers (`textDocument.hover.contentFormat`; a client
+/// that declares no list is assumed to, as the specification's default order puts Markdown
+/// first in practice).
+pub fn markdown_hover(caps: &ClientCapabilities) -> bool {
+    let formats = caps.text_document.as_ref().and_then(|t| t.hover.as_ref()).and_then(|h| h.content_format.as_ref());
+    formats.is_none_or(|f| f.contains(&MarkupKind::Markdown))
+}
+
+/// Whether the client renders Markdown in completion documentation
+/// (`textDocument.completion.completionItem.documentationFormat`, as for hovers).
+pub fn markdown_completion(caps: &ClientCapabilities) -> bool {
+    let formats = caps
+        .text_document
+        .as_ref()
+        .and_then(|t| t.completion.as_ref())
+        .and_then(|c| c.completion_item.as_ref())
+        .and_then(|i| i.documentation_format.as_ref());
+    formats.is_none_or(|f| f.contains(&MarkupKind::Markdown))
+}
+
+/// Whether the client takes an `InsertReplaceEdit` in completion items
+/// (`textDocument.completion.completionItem.insertReplaceSupport`).
+pub fn insert_replace(caps: &ClientCapabilities) -> bool {
+    caps.text_document
+        .as_ref()
+        .and_then(|t| t.completion.as_ref())
+        .and_then(|c| c.completion_item.as_ref())
+        .and_then(|i| i.insert_replace_support)
+        .unwrap_or(false)
 }
 
 /// Whether the client renders `synergy/status` itself (`capabilities.experimental.synergyStatus`).

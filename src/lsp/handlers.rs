@@ -63,21 +63,31 @@ pub async fn hover(state: &Arc<State>, params: HoverParams) -> Option<Hover> {
 pub async fn completion(state: &Arc<State>, params: CompletionParams) -> Option<CompletionResponse> {
     let p = params.text_document_position;
     let enc = state.caps().encoding;
-    let (typed, range, quoted) = {
+    let caps = state.caps();
+    let (typed, insert, replace, quoted) = {
         let doc = state.docs.get(&p.text_document.uri)?;
         let cursor = doc.offset(from_proto::line_col(p.position), enc);
         let line = doc.index.line_of(cursor);
-        let line_start = doc.index.line_range(&doc.text, line).start;
-        let ctx = crate::scan::completion_context(&doc.text[line_start..cursor])?;
-        let start = line_start + ctx.start;
+        let line_range = doc.index.line_range(&doc.text, line);
+        let ctx = crate::scan::completion_context(&doc.text[line_range.start..cursor])?;
+        let start = line_range.start + ctx.start;
         // Replace a closing quote the editor inserted already, so the result is not `""`.
         let end = if ctx.quoted && doc.text[cursor..].starts_with('"') { cursor + 1 } else { cursor };
-        (ctx.typed.to_string(), to_proto::range(&doc, &(start..end), enc), ctx.quoted)
+        let name_end = cursor + crate::scan::name_rest(&doc.text[cursor..line_range.end], ctx.quoted);
+        (
+            ctx.typed.to_string(),
+            to_proto::range(&doc, &(start..end), enc),
+            to_proto::range(&doc, &(start..name_end.max(end)), enc),
+            ctx.quoted,
+        )
     };
     state.settings_ready().await;
     let found = state.resolver.complete(&typed, COMPLETION_LIMIT).await;
     let target = CompletionTarget {
-        range,
+        insert,
+        replace,
+        insert_replace: caps.insert_replace,
+        markdown: caps.markdown_completion,
         quoted,
         path: is_path(&typed),
         web_url_template: state.config().web_url_template.clone(),

@@ -42,13 +42,17 @@ pub(crate) fn release_memory() {
     release();
 }
 
-/// Serves LSP on stdin/stdout until the client exits, behind the framing guard.
-pub async fn serve_stdio() {
-    transport::serve(tokio::io::stdin(), tokio::io::stdout(), |input, output, outbox| {
+/// Serves LSP on stdin/stdout behind the framing guard until the session ends (input closed,
+/// `exit`, or the editor's process gone); returns the process exit code (0 after `shutdown`,
+/// else 1).
+pub async fn serve_stdio() -> u8 {
+    let ending = transport::Ending::default();
+    let ends = ending.clone();
+    transport::serve(tokio::io::stdin(), tokio::io::stdout(), ending, |input, output, outbox| {
         Box::pin(async move {
-            let (service, socket) = LspService::new(move |client| server::Server::with_outbox(client, outbox));
+            let (service, socket) = LspService::new(move |client| server::Server::with_outbox(client, outbox, ends));
             Transport::new(input, output, socket).serve(service).await;
         })
     })
-    .await;
+    .await
 }

@@ -39,6 +39,18 @@ pub const REFRESH_COMMAND: &str = "synergy.refresh";
 /// A command that panics, honoured only with `SYNERGY_TEST_PANIC` set (for the tests).
 const PANIC_COMMAND: &str = "synergy.test.panic";
 
+/// For the tests of the panic guard: panics when `SYNERGY_TEST_PANIC` names `method`, with the
+/// token in the message (which must come out scrubbed). Reads one environment variable.
+fn panic_for_tests(method: &str, state: &State) {
+    if std::env::var("SYNERGY_TEST_PANIC").is_ok_and(|m| m == method) {
+        let token = state.config().token.as_ref().map(|t| t.expose().to_string()).unwrap_or_default();
+        panic!("test panic in {method} holding {token}");
+    }
+}
+
+/// The longest any handler waits for an answer from the editor.
+pub const CLIENT_WAIT: Duration = Duration::from_secs(5);
+
 pub struct Server {
     state: Arc<State>,
 }
@@ -46,12 +58,13 @@ pub struct Server {
 impl Server {
     /// A server that sends everything through tower-lsp-server's `Client` (in-process use).
     pub fn new(client: Client) -> Server {
-        Server { state: State::new(client, None) }
+        Server { state: State::new(client, None, None) }
     }
 
-    /// A server behind [`super::transport`], which publishes diagnostics through `outbox`.
-    pub fn with_outbox(client: Client, outbox: super::transport::Outbox) -> Server {
-        Server { state: State::new(client, Some(outbox)) }
+    /// A server behind [`super::transport`], which publishes diagnostics through `outbox` and
+    /// ends the session through `ending` when the editor's process is gone.
+    pub fn with_outbox(client: Client, outbox: super::transport::Outbox, ending: super::transport::Ending) -> Server {
+        Server { state: State::new(client, Some(outbox), Some(ending)) }
     }
 
     /// Pulls `workspace/configuration` (section `synergy`) when the client supports it.
@@ -60,14 +73,20 @@ impl Server {
             return;
         }
         let item = ConfigurationItem { scope_uri: None, section: Some("synergy".into()) };
-        match self.state.client.configuration(vec![item]).await {
-            Ok(mut values) if !values.is_empty() => {
+        // Bounded: an editor that never answers (it died during start-up) must not hold this
+        // handler, and with it the process, forever.
+        match tokio::time::timeout(CLIENT_WAIT, self.state.client.configuration(vec![item])).await {
+            Ok(Ok(mut values)) if !values.is_empty() => {
                 if let Some(v) = from_proto::settings(Some(values.remove(0))) {
                     self.state.set_layer(Source::EditorSettings, v);
                 }
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("workspace/configuration failed: {e}"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("workspace/configuration failed: {e}"),
+            Err(_) => tracing::warn!(
+                "workspace/configuration: no answer within {} s; going on without the editor's settings",
+                CLIENT_WAIT.as_secs()
+            ),
         }
     }
 
@@ -86,19 +105,27 @@ fn workspace_root(params: &InitializeParams) -> Option<std::path::PathBuf> {
     uri.to_file_path().map(|p| p.into_owned())
 }
 
-impl LanguageServer for Server {
-    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+impl Server {
+    async fn on_initialize(&self, params: InitializeParams) -> InitializeResult {
+        panic_for_tests("initialize", &self.state);
         let caps = &params.capabilities;
-        let markdown_hover = caps
-            .text_document
-            .as_ref()
-            .and_then(|t| t.hover.as_ref())
-            .and_then(|h| h.content_format.as_ref())
-            .is_none_or(|f| f.contains(&MarkupKind::Markdown));
+        let markdown_hover = from_proto::markdown_hover(caps);
+        let markdown_completion = from_proto::markdown_completion(caps);
+        let insert_replace = from_proto::insert_replace(caps);
         let pull_configuration = caps.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false);
         let encoding = from_proto::encoding(caps);
         let shows_status = from_proto::shows_status(caps);
-        let _ = self.state.caps.set(Caps { encoding, markdown_hover, pull_configuration, shows_status });
+        let _ = self.state.caps.set(Caps {
+            encoding,
+            markdown_hover,
+            markdown_completion,
+            insert_replace,
+            pull_configuration,
+            shows_status,
+        });
+        if let Some(pid) = params.process_id {
+            self.state.watch_client_process(pid);
+        }
 
         let mut warnings = Vec::new();
         if let Some(root) = workspace_root(&params) {
@@ -116,7 +143,7 @@ impl LanguageServer for Server {
         // Shown once the client is ready for messages (after `initialized`).
         self.state.warn(warnings).await;
 
-        Ok(InitializeResult {
+        InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(to_proto::encoding_kind(encoding)),
                 text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
@@ -148,10 +175,11 @@ impl LanguageServer for Server {
                 version: Some(env!("CARGO_PKG_VERSION").into()),
             }),
             offset_encoding: None,
-        })
+        }
     }
 
-    async fn initialized(&self, _: InitializedParams) {
+    async fn on_initialized(&self) {
+        panic_for_tests("initialized", &self.state);
         self.state.spawn_health_watcher();
         if self.state.caps().pull_configuration {
             self.pull_settings().await;
@@ -162,18 +190,16 @@ impl LanguageServer for Server {
         self.state.mark_settings_ready();
     }
 
-    async fn shutdown(&self) -> Result<()> {
-        Ok(())
-    }
-
-    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+    async fn on_did_open(&self, params: DidOpenTextDocumentParams) {
+        panic_for_tests("textDocument/didOpen", &self.state);
         let doc = params.text_document;
-        let kind = DocKind::from_language_id(&doc.language_id);
+        let path = doc.uri.to_file_path();
+        let kind = DocKind::for_editor(path.as_deref(), &doc.language_id);
         self.state.docs.insert(doc.uri.clone(), Document::new(doc.text, doc.version, kind));
         self.state.schedule(doc.uri, Duration::ZERO);
     }
 
-    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+    async fn on_did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri;
         let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let Some(mut doc) = self.state.docs.get_mut(&uri) else {
@@ -193,7 +219,8 @@ impl LanguageServer for Server {
         self.state.schedule(uri, debounce);
     }
 
-    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+    async fn on_did_close(&self, params: DidCloseTextDocumentParams) {
+        panic_for_tests("textDocument/didClose", &self.state);
         let uri = params.text_document.uri;
         if self.state.docs.remove(&uri).is_some_and(|(_, doc)| doc.text.len() >= super::LARGE_DOCUMENT) {
             super::release_memory();
@@ -201,12 +228,59 @@ impl LanguageServer for Server {
         self.state.publish_diagnostics(uri, Vec::new(), None).await;
     }
 
-    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+    async fn on_did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        panic_for_tests("workspace/didChangeConfiguration", &self.state);
         match from_proto::settings(Some(params.settings)) {
             Some(v) => self.state.set_layer(Source::EditorSettings, v),
             None => self.pull_settings().await,
         }
         self.reload_and_recheck().await;
+    }
+
+    async fn on_execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        if params.command == PANIC_COMMAND && std::env::var_os("SYNERGY_TEST_PANIC").is_some() {
+            // Only for the tests of panic handling: a panic whose message carries the token.
+            let token = self.state.config().token.as_ref().map(|t| t.expose().to_string()).unwrap_or_default();
+            panic!("test panic holding {token}");
+        }
+        if params.command != REFRESH_COMMAND {
+            return Err(Error::invalid_params(format!("unknown command {}", params.command)));
+        }
+        self.state.resolver.clear();
+        self.state.revalidate_all();
+        Ok(None)
+    }
+}
+
+/// Every handler, request or notification, runs under the panic guard ([`guarded`]): a panic
+/// is logged with tokens scrubbed, a request gets an internal error, and the session goes on.
+impl LanguageServer for Server {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        guarded("initialize", self.on_initialize(params)).await
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let _ = guarded("initialized", self.on_initialized()).await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let _ = guarded("textDocument/didOpen", self.on_did_open(params)).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let _ = guarded("textDocument/didChange", self.on_did_change(params)).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let _ = guarded("textDocument/didClose", self.on_did_close(params)).await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let _ = guarded("workspace/didChangeConfiguration", self.on_did_change_configuration(params)).await;
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
@@ -226,16 +300,6 @@ impl LanguageServer for Server {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
-        if params.command == PANIC_COMMAND && std::env::var_os("SYNERGY_TEST_PANIC").is_some() {
-            // Only for the tests of panic handling: a panic whose message carries the token.
-            let token = self.state.config().token.as_ref().map(|t| t.expose().to_string()).unwrap_or_default();
-            return guarded("workspace/executeCommand", async move { panic!("test panic holding {token}") }).await;
-        }
-        if params.command != REFRESH_COMMAND {
-            return Err(Error::invalid_params(format!("unknown command {}", params.command)));
-        }
-        self.state.resolver.clear();
-        self.state.revalidate_all();
-        Ok(None)
+        guarded("workspace/executeCommand", self.on_execute_command(params)).await?
     }
 }

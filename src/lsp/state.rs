@@ -15,7 +15,7 @@ use tower_lsp_server::ls_types::{Diagnostic, MessageType, PublishDiagnosticsPara
 
 use super::documents::{Document, Scan};
 use super::to_proto;
-use super::transport::Outbox;
+use super::transport::{EndReason, Ending, Outbox};
 use crate::api::{Client as ApiClient, ClientSettings};
 use crate::config::{Config, Layers, Secret, Source};
 use crate::line_index::Encoding;
@@ -29,6 +29,9 @@ use crate::scan::Scanner;
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 /// Longest wait for the editor's settings before lookups go ahead without them.
 const SETTINGS_WAIT: Duration = Duration::from_secs(5);
+/// How often the editor's process is checked for liveness (one `kill(pid, 0)` or
+/// `OpenProcess` each time).
+const PROCESS_POLL: Duration = Duration::from_millis(500);
 /// Lookups started for one document check at once (the host gate bounds real requests).
 const LOOKUP_FANOUT: usize = 64;
 
@@ -36,7 +39,12 @@ const LOOKUP_FANOUT: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Caps {
     pub encoding: Encoding,
+    /// Hovers may be Markdown (else plain text).
     pub markdown_hover: bool,
+    /// Completion documentation may be Markdown (else plain text).
+    pub markdown_completion: bool,
+    /// Completion items may carry an `InsertReplaceEdit`.
+    pub insert_replace: bool,
     pub pull_configuration: bool,
     /// The client shows `synergy/status` itself (`experimental.synergyStatus`), so health
     /// changes are not also sent as `window/showMessage`.
@@ -47,6 +55,8 @@ pub struct State {
     pub client: Client,
     /// Where diagnostics go when the server runs behind the transport (see `publish_diagnostics`).
     outbox: Option<Outbox>,
+    /// Ends the session when the editor's process is gone (behind the transport only).
+    ending: Option<Ending>,
     pub docs: DashMap<Uri, Document>,
     pub resolver: Arc<Resolver>,
     pub caps: OnceLock<Caps>,
@@ -68,12 +78,13 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(client: Client, outbox: Option<Outbox>) -> Arc<State> {
+    pub fn new(client: Client, outbox: Option<Outbox>, ending: Option<Ending>) -> Arc<State> {
         let config = Config::default();
         let resolver = Resolver::from_config(&config);
         Arc::new(State {
             client,
             outbox,
+            ending,
             docs: DashMap::new(),
             resolver,
             caps: OnceLock::new(),
@@ -93,6 +104,8 @@ impl State {
         self.caps.get().cloned().unwrap_or(Caps {
             encoding: Encoding::Utf16,
             markdown_hover: true,
+            markdown_completion: true,
+            insert_replace: false,
             pull_configuration: false,
             shows_status: false,
         })
@@ -165,6 +178,29 @@ impl State {
             doc.invalidate_scan();
         }
         warnings
+    }
+
+    /// Ends the session when the editor's process `pid` (`initialize`'s `processId`) is gone:
+    /// the LSP specification asks a server to exit when its parent process is not alive. A
+    /// process that cannot be seen at start (another PID namespace, another user's process on
+    /// some systems) is not watched, so a server is never ended for a process it cannot see.
+    pub fn watch_client_process(&self, pid: u32) {
+        let Some(ending) = self.ending.clone() else { return };
+        if process_alive::state(pid.into()) != process_alive::State::Alive {
+            tracing::info!(pid, "the editor's process cannot be seen; it is not watched");
+            return;
+        }
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PROCESS_POLL);
+            loop {
+                every.tick().await;
+                if process_alive::state(pid.into()) == process_alive::State::Dead {
+                    tracing::info!(pid, "the editor's process is gone; exiting");
+                    ending.end(EndReason::ClientGone);
+                    return;
+                }
+            }
+        });
     }
 
     /// Sends `synergy/status` if the state, its message or the server changed since last sent.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CompletionItem, CompletionItemKind, CompletionTextEdit,
-    Diagnostic, DiagnosticSeverity, Documentation, Hover, HoverContents, MarkupContent, MarkupKind, MessageType,
-    NumberOrString, Position, PositionEncodingKind, Range, TextEdit, Uri, WorkspaceEdit,
+    Diagnostic, DiagnosticSeverity, Documentation, Hover, HoverContents, InsertReplaceEdit, MarkupContent, MarkupKind,
+    MessageType, NumberOrString, Position, PositionEncodingKind, Range, TextEdit, Uri, WorkspaceEdit,
 };
 
 use super::documents::Document;
@@ -94,15 +94,31 @@ pub fn fingerprint(diagnostics: &[Diagnostic]) -> u64 {
     h.finish()
 }
 
-pub fn hover(markdown: String, markdown_ok: bool, range: Range) -> Hover {
-    let kind = if markdown_ok { MarkupKind::Markdown } else { MarkupKind::PlainText };
-    Hover { contents: HoverContents::Markup(MarkupContent { kind, value: markdown }), range: Some(range) }
+/// Markup in the format the client declared it renders: the Markdown itself, or its plain
+/// text ([`present::plain_text`]), never Markdown labelled as plain text.
+pub fn markup(markdown: String, markdown_ok: bool) -> MarkupContent {
+    if markdown_ok {
+        MarkupContent { kind: MarkupKind::Markdown, value: markdown }
+    } else {
+        MarkupContent { kind: MarkupKind::PlainText, value: present::plain_text(&markdown) }
+    }
 }
 
-/// What completion replaces: from the name start (quote included) to the cursor, plus a closing
-/// quote the editor may have inserted already.
+pub fn hover(markdown: String, markdown_ok: bool, range: Range) -> Hover {
+    Hover { contents: HoverContents::Markup(markup(markdown, markdown_ok)), range: Some(range) }
+}
+
+/// Where a completion goes. `insert` runs from the name start (quote included) to the cursor,
+/// plus a closing quote the editor may have inserted already; `replace` runs to the end of the
+/// name under the cursor (`job:Rive|rs` replaces `Rivers`). Clients with `insertReplaceSupport`
+/// get both and let the user choose; others get `replace`, so accepting a name mid-word never
+/// leaves the old tail behind.
 pub struct CompletionTarget {
-    pub range: Range,
+    pub insert: Range,
+    pub replace: Range,
+    pub insert_replace: bool,
+    /// Documentation as Markdown (else plain text).
+    pub markdown: bool,
     pub quoted: bool,
     /// The user is typing a path (`Region A/Dr`): offer paths.
     pub path: bool,
@@ -123,13 +139,21 @@ pub fn completion_items(jobs: &[Arc<Job>], target: &CompletionTarget) -> Vec<Com
                 label: job.name().to_string(),
                 kind: Some(CompletionItemKind::REFERENCE),
                 detail: Some(job.path().to_string()),
-                documentation: Some(Documentation::MarkupContent(MarkupContent {
-                    kind: MarkupKind::Markdown,
-                    value: present::job_card(job, None, target.web_url_template.as_deref()),
-                })),
+                documentation: Some(Documentation::MarkupContent(markup(
+                    present::job_card(job, None, target.web_url_template.as_deref()),
+                    target.markdown,
+                ))),
                 sort_text: Some(format!("{i:05}")),
                 filter_text: Some(filter_text),
-                text_edit: Some(CompletionTextEdit::Edit(TextEdit { range: target.range, new_text })),
+                text_edit: Some(if target.insert_replace {
+                    CompletionTextEdit::InsertAndReplace(InsertReplaceEdit {
+                        new_text,
+                        insert: target.insert,
+                        replace: target.replace,
+                    })
+                } else {
+                    CompletionTextEdit::Edit(TextEdit { range: target.replace, new_text })
+                }),
                 ..Default::default()
             })
         })

@@ -8,6 +8,14 @@
 //! skipped, and the server keeps running. One writer task owns stdout, so the server's
 //! messages and these errors are never interleaved mid-frame.
 //!
+//! The guard also ends the session on time ([`Ending`]): at the end of input, on `exit`, or
+//! when the editor's process is gone, the process ends within [`GRACE`] whatever handlers are
+//! still in flight (tower-lsp-server would wait for them, and a handler waiting on an editor
+//! that died would keep the server, and its requests to the API, alive forever). And every
+//! incoming message that may carry a token has it registered for redaction (see
+//! `config::learn_tokens`) before tower-lsp-server, which logs raw messages at trace level,
+//! sees it.
+//!
 //! The same writer takes notifications the server serializes itself through an [`Outbox`]:
 //! `textDocument/publishDiagnostics`, whose thousands of entries tower-lsp-server would first
 //! build into a `serde_json::Value` tree and then serialize (a third of the server's time on
@@ -23,6 +31,85 @@ use tower_lsp_server::jsonrpc::{Request, Response};
 pub const MAX_BODY: usize = 256 * 1024 * 1024;
 const MAX_HEADER_LINE: usize = 8 * 1024;
 const PIPE: usize = 1 << 16;
+
+/// How long in-flight handlers get to finish once the session has ended.
+pub const GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Why the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// Standard input closed (the editor exited or crashed).
+    InputClosed,
+    /// The `exit` notification.
+    Exit,
+    /// The editor's process (`initialize`'s `processId`) is gone.
+    ClientGone,
+}
+
+/// The end of the session: set once by the transport or the server, awaited by [`serve`].
+#[derive(Debug, Clone)]
+pub struct Ending {
+    reason: std::sync::Arc<tokio::sync::watch::Sender<Option<EndReason>>>,
+    shutdown: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Default for Ending {
+    fn default() -> Ending {
+        Ending { reason: std::sync::Arc::new(tokio::sync::watch::channel(None).0), shutdown: std::sync::Arc::default() }
+    }
+}
+
+impl Ending {
+    /// Ends the session (the first reason wins).
+    pub fn end(&self, reason: EndReason) {
+        self.reason.send_if_modified(|r| r.is_none() && r.replace(reason).is_none());
+    }
+
+    /// Records that the client asked for `shutdown`.
+    fn shutdown_requested(&self) {
+        self.shutdown.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits for the end of the session.
+    pub async fn ended(&self) -> EndReason {
+        let mut rx = self.reason.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(reason) => reason.unwrap_or(EndReason::InputClosed),
+            Err(_) => EndReason::InputClosed,
+        }
+    }
+
+    /// The process exit code: 0 after `shutdown`, else 1 (the LSP specification, `exit`: "The
+    /// server should exit with success code 0 if the shutdown request has been received
+    /// before; otherwise with error code 1").
+    pub fn exit_code(&self) -> u8 {
+        if self.shutdown.load(std::sync::atomic::Ordering::SeqCst) { 0 } else { 1 }
+    }
+}
+
+/// The method of a small request or notification (messages that carry a document are large
+/// and never `shutdown` or `exit`).
+fn small_method(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Method {
+        method: Option<String>,
+    }
+    if body.len() > LARGE {
+        return None;
+    }
+    serde_json::from_slice::<Method>(body).ok()?.method
+}
+
+/// Registers the tokens a small message carries (`initializationOptions`, a settings answer
+/// or change) for redaction before anything can log the message.
+fn learn_tokens(body: &[u8]) {
+    if body.len() <= LARGE
+        && memchr::memmem::find(body, b"\"token\"").is_some()
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
+    {
+        crate::config::learn_tokens(&value);
+    }
+}
 
 /// Why a frame was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -173,12 +260,14 @@ fn error_frame(code: i64, message: &str) -> Vec<u8> {
 pub async fn serve<I, O>(
     input: I,
     mut output: O,
+    ending: Ending,
     service: impl FnOnce(
         tokio::io::DuplexStream,
         tokio::io::DuplexStream,
         Outbox,
     ) -> futures::future::BoxFuture<'static, ()>,
-) where
+) -> u8
+where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
@@ -188,7 +277,9 @@ pub async fn serve<I, O>(
     let (direct_tx, mut direct_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let outbox = Outbox(direct_tx.clone());
 
+    let ends = ending.clone();
     let reader = tokio::spawn(async move {
+        let ending = ends;
         let mut input = BufReader::with_capacity(PIPE, input);
         loop {
             let refused = match read_frame(&mut input).await {
@@ -199,11 +290,20 @@ pub async fn serve<I, O>(
                 }
                 Ok(Some(Ok(body))) => match is_json_rpc(&body) {
                     Ok(()) => {
+                        learn_tokens(&body);
+                        let method = small_method(&body);
+                        if method.as_deref() == Some("shutdown") {
+                            ending.shutdown_requested();
+                        }
                         // Header and body written apart: a 50 MB document is not copied again.
                         if feed.write_all(header(body.len()).as_bytes()).await.is_err()
                             || feed.write_all(&body).await.is_err()
                         {
                             break; // the server has exited
+                        }
+                        if method.as_deref() == Some("exit") {
+                            ending.end(EndReason::Exit);
+                            return;
                         }
                         continue;
                     }
@@ -217,8 +317,9 @@ pub async fn serve<I, O>(
             tracing::error!(code = refused.0, "refused a message from the client: {}", refused.1);
             let _ = direct_tx.send(error_frame(refused.0, &refused.1));
         }
-        // End of input: the server sees its stdin close.
+        // End of input: the server sees its stdin close, and has [`GRACE`] to finish.
         drop(feed);
+        ending.end(EndReason::InputClosed);
     });
 
     let writer = tokio::spawn(async move {
@@ -240,10 +341,24 @@ pub async fn serve<I, O>(
         }
     });
 
-    service(server_in, server_out, outbox).await;
-    // Let the writer finish what the server wrote, then stop reading stdin.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
+    let mut running = std::pin::pin!(service(server_in, server_out, outbox));
+    let mut writer = writer;
+    tokio::select! {
+        () = &mut running => {
+            // Let the writer finish what the server wrote.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut writer).await;
+        }
+        reason = ending.ended() => {
+            tracing::debug!(?reason, "the session ended");
+            // Handlers still running get a moment, not a promise: one may be waiting on an
+            // editor that is gone.
+            let _ = tokio::time::timeout(GRACE, &mut running).await;
+            let _ = tokio::time::timeout(GRACE, &mut writer).await;
+        }
+    }
+    writer.abort();
     reader.abort();
+    ending.exit_code()
 }
 
 #[cfg(test)]

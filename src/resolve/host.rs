@@ -186,12 +186,18 @@ impl HostGate {
                 }
             }
         }
-        tracing::warn!(error = %err, "Synergy API request failed");
-        self.set_health(Health::Unavailable(err.to_unavailable()));
+        // Once per change of health at `warn`: a rejected token fails every request in flight,
+        // and the user is told once (the health message, `check`'s one error line).
+        if self.set_health(Health::Unavailable(err.to_unavailable())) {
+            tracing::warn!(error = %err, "Synergy API request failed");
+        } else {
+            tracing::debug!(error = %err, "Synergy API request failed");
+        }
     }
 
-    /// Publishes a health change only when its kind changes (not every new error detail).
-    fn set_health(&self, new: Health) {
+    /// Publishes a health change only when its kind changes (not every new error detail);
+    /// says whether it did.
+    fn set_health(&self, new: Health) -> bool {
         self.health.send_if_modified(|h| {
             if same_kind(h, &new) {
                 false
@@ -199,7 +205,7 @@ impl HostGate {
                 *h = new;
                 true
             }
-        });
+        })
     }
 
     /// Forgets failures and any wait (the user asked to try again now: `synergy.refresh`).

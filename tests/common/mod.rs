@@ -24,7 +24,8 @@ pub async fn simulator() -> Simulator {
 /// A language client speaking to the binary.
 pub struct Lsp {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed (an editor that died).
+    stdin: Option<ChildStdin>,
     incoming: mpsc::UnboundedReceiver<Value>,
     /// Notifications and requests from the server not consumed yet.
     backlog: VecDeque<Value>,
@@ -93,7 +94,16 @@ impl Lsp {
                 s.lock().unwrap().push('\n');
             }
         });
-        Lsp { child, stdin, incoming, backlog: VecDeque::new(), next_id: 1, settings: Value::Null, transcript, stderr }
+        Lsp {
+            child,
+            stdin: Some(stdin),
+            incoming,
+            backlog: VecDeque::new(),
+            next_id: 1,
+            settings: Value::Null,
+            transcript,
+            stderr,
+        }
     }
 
     /// Spawns with the simulator's URL and the given token, and initializes.
@@ -106,13 +116,45 @@ impl Lsp {
     pub async fn send(&mut self, msg: Value) {
         let body = msg.to_string();
         let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
-        self.stdin.write_all(frame.as_bytes()).await.expect("write");
-        self.stdin.flush().await.unwrap();
+        self.send_raw(frame.as_bytes()).await;
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
-        self.stdin.write_all(bytes).await.expect("write");
-        self.stdin.flush().await.unwrap();
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(bytes).await.expect("write");
+        stdin.flush().await.unwrap();
+    }
+
+    /// Closes the server's standard input, as an editor that exits or crashes does.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it is still running.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait()).await.ok().map(|s| s.expect("status"))
+    }
+
+    /// Sends `initialize` with these capabilities and parameters merged in, and `initialized`,
+    /// without answering anything the server asks (an editor that hangs or dies).
+    pub async fn initialize_unresponsive(&mut self, params: Value) {
+        let mut init =
+            json!({"processId": null, "rootUri": null, "capabilities": {"workspace": {"configuration": true}}});
+        if let (Some(i), Some(extra)) = (init.as_object_mut(), params.as_object()) {
+            for (k, v) in extra {
+                i.insert(k.clone(), v.clone());
+            }
+        }
+        self.send(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init})).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let msg =
+                tokio::time::timeout_at(deadline, self.incoming.recv()).await.expect("initialize answered").unwrap();
+            if msg.get("id") == Some(&json!(0)) && msg.get("method").is_none() {
+                break;
+            }
+        }
+        self.notify("initialized", json!({})).await;
     }
 
     pub async fn notify(&mut self, method: &str, params: Value) {

@@ -9,7 +9,9 @@
 return {
   -- SYNERGY_LS_PATH picks a binary explicitly; otherwise `synergy-ls` from PATH.
   cmd = { vim.env.SYNERGY_LS_PATH or 'synergy-ls' },
-  filetypes = { 'markdown', 'text', 'rst', 'asciidoc' },
+  -- The documents (the server's one list, scan::DOCUMENT_EXTENSIONS, by Neovim's filetype
+  -- names; tests/editor_manifests.rs checks it). Add a filetype to check its comments.
+  filetypes = { 'markdown', 'mdx', 'text', 'rst', 'asciidoc' },
   root_markers = { '.synergy.toml', '.git' },
   -- Sent as the `synergy` section of workspace/configuration; the keys are the server's
   -- settings (README, "Configuration"). serverUrl falls back to SYNERGY_URL.

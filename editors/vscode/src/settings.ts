@@ -2,7 +2,12 @@
 // as SYNERGY_TOKEN, never in settings or initializationOptions, which VS Code logs when tracing)
 // and the document selector. No `vscode` import, so this is unit-tested under plain Node.
 
-export const DEFAULT_LANGUAGES = ['markdown', 'plaintext', 'restructuredtext', 'asciidoc'];
+// The documents synergy-ls checks: the server's one list (`scan::DOCUMENT_EXTENSIONS`;
+// tests/editor_manifests.rs fails when this drifts from it). Selected by file name, not by
+// language id: VS Code calls every file of an unknown type `plaintext`.
+export const DOCUMENT_EXTENSIONS = ['md', 'markdown', 'mdx', 'txt', 'rst', 'adoc', 'asciidoc'];
+// Untitled documents have no name: these languages stand for the documents there.
+export const UNTITLED_LANGUAGES = ['markdown', 'mdx', 'restructuredtext', 'asciidoc'];
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'trace'];
 
 export interface ServerEnvInput {
@@ -26,14 +31,22 @@ export function serverEnvironment(input: ServerEnvInput): Record<string, string>
 
 export interface DocumentFilter {
   scheme: string;
-  language: string;
+  language?: string;
+  pattern?: string;
 }
 
+// The documents, and the documents of each extra language in `synergy.languages` (whose
+// files the server checks in their comments).
 export function documentSelector(languages: unknown): DocumentFilter[] {
-  const list = Array.isArray(languages) ? languages.filter((l): l is string => typeof l === 'string' && l !== '') : [];
-  const chosen = list.length > 0 ? list : DEFAULT_LANGUAGES;
-  return chosen.flatMap((language) => [
-    { scheme: 'file', language },
-    { scheme: 'untitled', language },
-  ]);
+  const extra = Array.isArray(languages) ? languages.filter((l): l is string => typeof l === 'string' && l !== '') : [];
+  const documents: DocumentFilter[] = [
+    { scheme: 'file', pattern: `**/*.{${DOCUMENT_EXTENSIONS.join(',')}}` },
+    ...UNTITLED_LANGUAGES.map((language) => ({ scheme: 'untitled', language })),
+  ];
+  return documents.concat(
+    [...new Set(extra)].flatMap((language) => [
+      { scheme: 'file', language },
+      { scheme: 'untitled', language },
+    ]),
+  );
 }

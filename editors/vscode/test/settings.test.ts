@@ -38,17 +38,19 @@ test('each problem is told once, with its fix; recovery is told only after a pro
   assert.equal(notice(s('idle'), 'offline'), undefined);
 });
 
-test('document selector from the languages setting', () => {
+test('document selector: the documents by name, plus the languages setting', () => {
+  const defaults = documentSelector(undefined);
+  assert.deepEqual(defaults[0], { scheme: 'file', pattern: '**/*.{md,markdown,mdx,txt,rst,adoc,asciidoc}' });
   assert.deepEqual(
-    documentSelector(['markdown']),
-    [
-      { scheme: 'file', language: 'markdown' },
-      { scheme: 'untitled', language: 'markdown' },
-    ],
+    defaults.slice(1).map((f) => f.language),
+    ['markdown', 'mdx', 'restructuredtext', 'asciidoc'],
   );
-  const defaults = documentSelector(undefined).map((f) => f.language);
-  assert.deepEqual([...new Set(defaults)], ['markdown', 'plaintext', 'restructuredtext', 'asciidoc']);
-  assert.equal(documentSelector([42, '']).length, 8, 'garbage falls back to the defaults');
+  assert.ok(!defaults.some((f) => f.language === 'plaintext'), 'not every unknown file');
+  assert.deepEqual(documentSelector(['yaml', 'yaml']).slice(-2), [
+    { scheme: 'file', language: 'yaml' },
+    { scheme: 'untitled', language: 'yaml' },
+  ]);
+  assert.equal(documentSelector([42, '']).length, defaults.length, 'garbage adds nothing');
 });
 
 test('status bar text and fix per state', () => {

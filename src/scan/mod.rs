@@ -1,42 +1,28 @@
 //! The reference scanner: `&str -> Vec<JobRef>`. Pure: no IO, no async, no LSP types.
 //!
-//! The built-in grammar (see the README) is scanned with a fast path: `memchr::memmem` finds
-//! each `job:` and a few byte checks decide the rest, so prose without references costs one
-//! SIMD pass. User `referencePatterns` are `regex` crate regexes (linear time) with a named group
-//! `name`. In Markdown, references inside fenced code blocks and inline code spans are skipped
-//! unless `scan.includeCode` is set, so documentation that shows the syntax is not flagged.
+//! The built-in grammar (see the README, "Reference syntax") is scanned with a fast path:
+//! `memchr::memmem` finds each `job:` and a few byte checks decide the rest, so text without
+//! references costs one SIMD pass. A `job:` starts a reference only where it starts a token
+//! (not glued to a word, a URL or an address), and a bare name glued to what follows it
+//! (`job:rule:sum`, `job:x@host`) is no reference. User `referencePatterns` are `regex`
+//! crate regexes (linear time) with a named group `name`.
+//!
+//! Where references may be depends on the [`DocKind`]: in Markdown only prose
+//! ([`markdown::prose_ranges`], from a CommonMark parser) unless `scan.includeCode` is set; in
+//! a source file only comments ([`comments::Syntax`]); in plain text anywhere. The structure
+//! is computed only for texts that hold a candidate reference.
+
+pub mod comments;
+pub mod kind;
+pub mod markdown;
 
 use std::ops::Range;
 
 use memchr::memmem;
 use regex::Regex;
 
+pub use self::kind::{DOCUMENT_EXTENSIONS, DOCUMENT_LANGUAGE_IDS, DocKind};
 use crate::model::{JobRef, RefForm};
-
-/// What kind of text a document is; decides whether Markdown code is skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    Markdown,
-    Plain,
-}
-
-impl DocKind {
-    /// From an LSP `languageId`.
-    pub fn from_language_id(id: &str) -> DocKind {
-        match id {
-            "markdown" | "mdx" | "quarto" | "rmd" => DocKind::Markdown,
-            _ => DocKind::Plain,
-        }
-    }
-
-    /// From a file name's extension.
-    pub fn from_path(path: &std::path::Path) -> DocKind {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
-            Some(ext) if matches!(ext.as_str(), "md" | "markdown" | "mdx" | "mkd" | "qmd" | "rmd") => DocKind::Markdown,
-            _ => DocKind::Plain,
-        }
-    }
-}
 
 /// A `referencePatterns` entry that could not be used, as data for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,11 +71,19 @@ impl Scanner {
         if !self.patterns.is_empty() {
             self.scan_patterns(text, &mut refs);
         }
-        if kind == DocKind::Markdown && !self.include_code && !refs.is_empty() {
-            let code = markdown_code_ranges(text);
-            if !code.is_empty() {
-                refs.retain(|r| !inside(&code, r.range.start));
+        if refs.is_empty() {
+            return refs;
+        }
+        match kind {
+            DocKind::Markdown if !self.include_code => {
+                let prose = markdown::prose_ranges(text);
+                refs.retain(|r| inside(&prose, r.range.start));
             }
+            DocKind::Source(syntax) => {
+                let comments = syntax.comment_ranges(text);
+                refs.retain(|r| within(&comments, &r.range));
+            }
+            DocKind::Markdown | DocKind::Plain => {}
         }
         refs
     }
@@ -119,9 +113,28 @@ pub fn is_bare_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/')
 }
 
-/// A character that may not stand right before `job:` (it would make `myjob:` a reference).
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+/// Whether a `job:` at `at` starts a token: not glued to a word or to the punctuation that
+/// joins words into identifiers, addresses and URLs (`cron-job:`, `a+job:`, `x.job:`,
+/// `me@job:`, `/job:`, `rule:job:`), and not inside a bare URL (`https://ci/x?job:deploy`).
+fn starts_token(text: &str, at: usize) -> bool {
+    let glued = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.' | '@' | '/' | ':');
+    if text[..at].chars().next_back().is_some_and(glued) {
+        return false;
+    }
+    !in_bare_url(text, at)
+}
+
+/// How far back a word is searched for a URL scheme (longer words are not URLs worth it).
+const URL_LOOKBACK: usize = 2048;
+
+/// Whether `at` lies inside a whitespace-delimited word that is a URL (`scheme://…` or
+/// `www.…`).
+fn in_bare_url(text: &str, at: usize) -> bool {
+    let bytes = text.as_bytes();
+    let from = at.saturating_sub(URL_LOOKBACK);
+    let start = bytes[from..at].iter().rposition(|b| b.is_ascii_whitespace()).map_or(from, |i| from + i + 1);
+    let word = &bytes[start..at];
+    memmem::find(word, b"://").is_some() || word.windows(4).any(|w| w.eq_ignore_ascii_case(b"www."))
 }
 
 const PREFIX: &[u8] = b"job:";
@@ -130,7 +143,7 @@ fn scan_builtin(text: &str, out: &mut Vec<JobRef>) {
     let bytes = text.as_bytes();
     let mut covered = 0; // a `job:` inside a reference found already is not another one
     for at in memmem::find_iter(bytes, PREFIX) {
-        if at < covered || text[..at].chars().next_back().is_some_and(is_word_char) {
+        if at < covered || !starts_token(text, at) {
             continue;
         }
         let name_start = at + PREFIX.len();
@@ -159,11 +172,16 @@ fn quoted_at(text: &str, open: usize) -> Option<JobRef> {
     })
 }
 
-/// A bare name starting at `start`; trailing dots are sentence punctuation, not name.
+/// A bare name starting at `start`; trailing dots are sentence punctuation, not name. A name
+/// glued to more of an identifier (`job:rule:sum`, `job:x@example.com`) is no reference.
 fn bare_at(text: &str, start: usize) -> Option<JobRef> {
     let rest = &text[start..];
-    let mut len = rest.find(|c: char| !is_bare_char(c)).unwrap_or(rest.len());
-    len = rest[..len].trim_end_matches('.').len();
+    let run = rest.find(|c: char| !is_bare_char(c)).unwrap_or(rest.len());
+    let mut after = rest[run..].chars();
+    if matches!(after.next(), Some(':' | '@')) && after.next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    let len = rest[..run].trim_end_matches('.').len();
     (len > 0).then(|| JobRef {
         name: rest[..len].to_string(),
         range: start..start + len,
@@ -182,92 +200,10 @@ fn inside(ranges: &[Range<usize>], offset: usize) -> bool {
     ranges.get(i).is_some_and(|r| r.start <= offset)
 }
 
-/// Byte ranges of fenced code blocks and inline code spans, sorted and disjoint.
-///
-/// A practical subset of CommonMark: fences of three or more backticks or tildes indented at
-/// most three spaces (an unclosed fence runs to the end), and code spans delimited by equal
-/// backtick runs within one paragraph. Indented code blocks are not recognised, since they
-/// cannot be told from list continuations without a full parser.
-pub fn markdown_code_ranges(text: &str) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    // No backtick and no tilde: no fence and no code span (one SIMD pass instead of a line pass).
-    if memchr::memchr2(b'`', b'~', text.as_bytes()).is_none() {
-        return out;
-    }
-    let mut fence: Option<(u8, usize, usize)> = None; // (char, length, start offset)
-    let mut para: Option<Range<usize>> = None;
-    let mut pos = 0;
-    while pos < text.len() {
-        let end = memchr::memchr(b'\n', &text.as_bytes()[pos..]).map_or(text.len(), |i| pos + i + 1);
-        let line = &text[pos..end];
-        if let Some((ch, len, start)) = fence {
-            if fence_run(line).is_some_and(|(c, n, rest)| c == ch && n >= len && rest.trim().is_empty()) {
-                out.push(start..end);
-                fence = None;
-            }
-        } else if let Some((ch, len, rest)) = fence_run(line).filter(|(c, _, rest)| *c == b'~' || !rest.contains('`')) {
-            let _ = rest;
-            if let Some(p) = para.take() {
-                code_spans(text, p, &mut out);
-            }
-            fence = Some((ch, len, pos));
-        } else if line.trim().is_empty() {
-            if let Some(p) = para.take() {
-                code_spans(text, p, &mut out);
-            }
-        } else {
-            para = Some(para.map_or(pos..end, |p| p.start..end));
-        }
-        pos = end;
-    }
-    if let Some((_, _, start)) = fence {
-        out.push(start..text.len());
-    }
-    if let Some(p) = para {
-        code_spans(text, p, &mut out);
-    }
-    out.sort_by_key(|r| r.start);
-    out
-}
-
-/// A fence opener/closer: up to three spaces, then three or more of one fence character.
-fn fence_run(line: &str) -> Option<(u8, usize, &str)> {
-    let indent = line.len() - line.trim_start_matches(' ').len();
-    if indent > 3 {
-        return None;
-    }
-    let body = &line[indent..];
-    let ch = *body.as_bytes().first()?;
-    if ch != b'`' && ch != b'~' {
-        return None;
-    }
-    let n = body.bytes().take_while(|&b| b == ch).count();
-    (n >= 3).then(|| (ch, n, &body[n..]))
-}
-
-/// Inline code spans in the paragraph `para`: a backtick run closed by a run of the same length.
-fn code_spans(text: &str, para: Range<usize>, out: &mut Vec<Range<usize>>) {
-    let bytes = &text.as_bytes()[..para.end];
-    let mut i = para.start;
-    while let Some(off) = memchr::memchr(b'`', &bytes[i..]) {
-        let open = i + off;
-        let n = bytes[open..].iter().take_while(|&&b| b == b'`').count();
-        i = open + n;
-        if open > para.start && bytes[open - 1] == b'\\' {
-            continue;
-        }
-        let mut j = i;
-        while let Some(off) = memchr::memchr(b'`', &bytes[j..]) {
-            let close = j + off;
-            let m = bytes[close..].iter().take_while(|&&b| b == b'`').count();
-            if m == n {
-                out.push(open..close + m);
-                i = close + m;
-                break;
-            }
-            j = close + m;
-        }
-    }
+/// Whether `range` lies wholly in one of the sorted, disjoint `ranges`.
+fn within(ranges: &[Range<usize>], range: &Range<usize>) -> bool {
+    let i = ranges.partition_point(|r| r.end <= range.start);
+    ranges.get(i).is_some_and(|r| r.start <= range.start && range.end <= r.end)
 }
 
 /// Where the cursor is inside a reference being typed, for completion.
@@ -285,7 +221,7 @@ pub struct CompletionContext<'a> {
 /// `job:` followed by bare-name characters, or by `"` and anything but another quote.
 pub fn completion_context(before: &str) -> Option<CompletionContext<'_>> {
     let at = memmem::rfind(before.as_bytes(), PREFIX)?;
-    if before[..at].chars().next_back().is_some_and(is_word_char) {
+    if !starts_token(before, at) {
         return None;
     }
     let start = at + PREFIX.len();
@@ -296,6 +232,20 @@ pub fn completion_context(before: &str) -> Option<CompletionContext<'_>> {
         None if after.chars().all(is_bare_char) => Some(CompletionContext { start, quoted: false, typed: after }),
         None => None,
     }
+}
+
+/// How much of `after` (the rest of the line after the cursor) still belongs to the name being
+/// completed: the rest of a bare name (without trailing sentence dots), or of a quoted name
+/// through its closing quote (when the quote closes before another reference starts).
+pub fn name_rest(after: &str, quoted: bool) -> usize {
+    if quoted {
+        return match after.find('"') {
+            Some(i) if memmem::find(&after.as_bytes()[..i], PREFIX).is_none() => i + 1,
+            _ => 0,
+        };
+    }
+    let run = after.find(|c: char| !is_bare_char(c)).unwrap_or(after.len());
+    after[..run].trim_end_matches('.').len()
 }
 
 #[cfg(test)]
@@ -368,12 +318,7 @@ mod tests {
 
     #[test]
     fn nested_prefix_inside_quotes_is_one_reference() {
-        check(
-            r#"job:"see job:X" job:job:Y"#,
-            expect![[r#"
-            Quoted "see job:X" 0..15 [job:"see job:X"]
-            Bare "job" 16..23 [job:job]"#]],
-        );
+        check(r#"job:"see job:X" job:job:Y"#, expect![[r#"Quoted "see job:X" 0..15 [job:"see job:X"]"#]]);
     }
 
     #[test]
@@ -396,6 +341,105 @@ mod tests {
         check("`job:A`", expect![[r#"Bare "A" 1..6 [job:A]"#]]);
         let (inc, _) = Scanner::new(true, &[]);
         check_with(&inc, "```\njob:A\n```", DocKind::Markdown, expect![[r#"Bare "A" 4..9 [job:A]"#]]);
+    }
+
+    /// Text that only looks like a reference, one case per line: (kind, text). Each must
+    /// yield no reference; the issue's examples and variations of each shape.
+    const NOT_REFERENCES: &[(&str, &str)] = &[
+        // Glued to a word or to identifier, address and URL punctuation.
+        ("plain", "cron-job:weekly"),
+        ("plain", "a+job:x@example.com"),
+        ("plain", "build.job:deploy"),
+        ("plain", "user@job:x"),
+        ("plain", "path/job:x"),
+        ("plain", "rule:job:x"),
+        ("plain", "my_job:x"),
+        ("plain", "ci-job:\"Nightly Build\""),
+        // Metric and rule names: a bare name glued to `:` and more identifier.
+        ("plain", "job:request_latency:p99"),
+        ("plain", "sum by (job:rule:sum)"),
+        ("plain", "job:x@example.com"),
+        ("plain", "job:node_cpu:rate5m{instance=\"a\"}"),
+        // Bare URLs, in any kind of text.
+        ("plain", "see https://ci.example.com/x?job:deploy for details"),
+        ("plain", "https://ci.example.com/#job:deploy"),
+        ("plain", "www.example.com/?q=job:x"),
+        ("markdown", "see https://ci.example.com/view?job:nightly now"),
+        // Markdown: link destinations, autolinks, HTML comments and code, indented code.
+        ("markdown", "[build](https://ci.example.com/job:deploy/42)"),
+        ("markdown", "[build](<https://ci/x y/job:deploy>)"),
+        ("markdown", "[build][ref]\n\n[ref]: https://ci.example.com/job:deploy"),
+        ("markdown", "<https://ci.example.com/x/job:nightly/>"),
+        ("markdown", "<!-- job:Later -->"),
+        ("markdown", "text <!-- job:Later --> text"),
+        ("markdown", "<!--\nmulti-line\njob:Later\n-->"),
+        ("markdown", "<pre>\njob:InPre\n</pre>"),
+        ("markdown", "inline <code>job:InCode</code> element"),
+        ("markdown", "<div>\njob:InHtmlBlock\n</div>"),
+        ("markdown", "para\n\n    job:Indented\n"),
+        ("markdown", "`job:Span` and ``job:`x` ``"),
+        ("markdown", "```\njob:Fenced\n```"),
+        ("markdown", "~~~~\njob:Tilde\n~~~\n~~~~"),
+        ("markdown", "\u{feff}```\njob:FenceAtBom\n```"),
+        ("markdown", "---\nowner: job:FrontMatter\n---\n"),
+        ("markdown", "![diagram](img/job:x.png)"),
+        ("markdown", "[t](https://x \"job:Title\")"),
+    ];
+
+    #[test]
+    fn text_that_only_looks_like_a_reference() {
+        for (kind, text) in NOT_REFERENCES {
+            let kind = if *kind == "markdown" { DocKind::Markdown } else { DocKind::Plain };
+            let refs = Scanner::default().scan(text, kind);
+            assert!(refs.is_empty(), "{kind:?} {text:?}: {refs:?}");
+        }
+    }
+
+    #[test]
+    fn markdown_prose_keeps_its_references() {
+        check_md(
+            "# job:Heading\n\n- item job:Item\n> quote job:Quoted\n\n| job:Cell |\n|---|\n| x |\n\n\
+             [link text job:InLink](https://x) *job:Em* **job:\"Strong One\"** ~~job:Struck~~ [^n]\n\n\
+             [^n]: note job:Note\n",
+            expect![[r#"
+                Bare "Heading" 2..13 [job:Heading]
+                Bare "Item" 22..30 [job:Item]
+                Bare "Quoted" 39..49 [job:Quoted]
+                Bare "Cell" 53..61 [job:Cell]
+                Bare "InLink" 88..98 [job:InLink]
+                Bare "Em" 112..118 [job:Em]
+                Quoted "Strong One" 122..138 [job:"Strong One"]
+                Bare "Struck" 143..153 [job:Struck]
+                Bare "Note" 173..181 [job:Note]"#]],
+        );
+    }
+
+    /// A byte order mark hides nothing: the fence on the first line is a fence, so the stale
+    /// reference after it is found, and it is where it is.
+    #[test]
+    fn a_byte_order_mark_is_not_text() {
+        check_md("\u{feff}```\njob:InFence\n```\nafter job:Real\n", expect![[r#"Bare "Real" 29..37 [job:Real]"#]]);
+        check("\u{feff}job:First", expect![[r#"Bare "First" 3..12 [job:First]"#]]);
+    }
+
+    #[test]
+    fn source_files_only_in_comments() {
+        let source = |ext: &str, text: &str| {
+            let kind = DocKind::from_path(std::path::Path::new(&format!("x.{ext}"))).unwrap();
+            Scanner::default().scan(text, kind).into_iter().map(|r| r.name).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            source("go", "// see job:Riverside\nm := \"job:InString\" // job:\"Two Words\"\nx := job:code"),
+            ["Riverside", "Two Words"]
+        );
+        assert_eq!(source("yml", "expr: job:request_latency:p99 # owner job:Drainage\nname: job:Plain"), ["Drainage"]);
+        assert_eq!(source("py", "s = '# job:NotComment'\n# job:Comment"), ["Comment"]);
+        assert_eq!(source("sql", "select 'job:X' -- job:Y"), ["Y"]);
+        assert_eq!(source("html", "<p>job:Text</p><!-- job:InComment -->"), ["InComment"]);
+        assert_eq!(source("ini", "k = job:V ; job:W"), ["W"]);
+        assert_eq!(source("rs", "/* job:A */ let s = \"/* job:B */\";"), ["A"]);
+        // A quoted name that runs out of its comment is not a reference.
+        assert!(source("c", "/* job:\"a */ b\" */").is_empty());
     }
 
     #[test]
@@ -426,5 +470,12 @@ mod tests {
         assert_eq!(ctx("job:High way"), None);
         assert_eq!(ctx("myjob:X"), None);
         assert_eq!(ctx("http:"), None);
+        assert_eq!(ctx("cron-job:we"), None);
+        // What of the rest of the line the completion replaces.
+        assert_eq!(name_rest("rs here", false), 2);
+        assert_eq!(name_rest("rs. Next", false), 2);
+        assert_eq!(name_rest(" here", false), 0);
+        assert_eq!(name_rest("grade 2024\" more", true), 11);
+        assert_eq!(name_rest("x and job:\"Other\"", true), 0);
     }
 }
