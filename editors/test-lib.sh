@@ -29,6 +29,18 @@ start_simulator() {
   export SYNERGY_URL SYNERGY_TOKEN=$1
 }
 
+# record SUITE OK WHAT: one check's result as a JSON line in $SYNERGY_EDITOR_RESULTS (when set),
+# which scripts/test counts; OK is true or false. The editors' own test scripts write the same
+# lines. Printed as `ok   WHAT` / `FAIL WHAT` for people.
+record() {
+  local suite=$1 ok=$2 what=$3
+  if [ "$ok" = true ]; then echo "ok   $what" >&2; else echo "FAIL $what" >&2; fi
+  if [ -n "${SYNERGY_EDITOR_RESULTS:-}" ]; then
+    python3 -c 'import json,sys; print(json.dumps({"suite": sys.argv[1], "ok": sys.argv[2] == "true", "what": sys.argv[3]}))' \
+      "$suite" "$ok" "$what" >>"$SYNERGY_EDITOR_RESULTS"
+  fi
+}
+
 # apt_install PACKAGE...: installs Debian packages (CI runs as root), updating the lists once.
 apt_install() {
   if [ ! -e "$tools/.apt-updated" ]; then

@@ -1,6 +1,10 @@
 //! `synergy-ls demo`: the README's "see it work" command. Starts the simulator in-process,
-//! checks `examples/` against it exactly as `check` would, prints the findings and one hover
-//! card, and says how to point an editor at a simulator.
+//! checks the example documents against it exactly as `check` would, prints the findings and
+//! one hover card, and says how to point an editor at a simulator.
+//!
+//! The examples are built into the binary ([`EXAMPLES`]), so an installed `synergy-ls demo`
+//! works anywhere: they are written to a temporary folder, checked there, and removed.
+//! `--examples DIR` checks a folder of the user's instead.
 
 use crate::check::{self, Exit, Options};
 use crate::config::{Config, Secret};
@@ -12,12 +16,34 @@ use std::path::PathBuf;
 /// The job whose hover card the demo shows.
 const HOVER_EXAMPLE: &str = "Highway Upgrade 2024";
 
-/// Where the examples are: the given folder, `./examples`, or the crate's own.
-fn examples_dir(given: Option<PathBuf>) -> PathBuf {
-    given.unwrap_or_else(|| {
-        let local = PathBuf::from("examples");
-        if local.is_dir() { local } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples") }
-    })
+/// The example documents (path under `examples/`, text), built in from the repository's
+/// `examples/` folder.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    ("README.md", include_str!("../examples/README.md")),
+    ("notes.txt", include_str!("../examples/notes.txt")),
+    ("procedures/stormwater-design.md", include_str!("../examples/procedures/stormwater-design.md")),
+];
+
+/// The built-in examples written under a new temporary folder, removed on drop.
+struct Unpacked(PathBuf);
+
+impl Unpacked {
+    fn new() -> std::io::Result<Unpacked> {
+        let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let root = std::env::temp_dir().join(format!("synergy-ls-demo-{}-{nonce}", std::process::id()));
+        for (rel, text) in EXAMPLES {
+            let path = root.join("examples").join(rel);
+            std::fs::create_dir_all(path.parent().unwrap_or(&root))?;
+            std::fs::write(path, text)?;
+        }
+        Ok(Unpacked(root))
+    }
+}
+
+impl Drop for Unpacked {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Result<Exit> {
@@ -25,14 +51,35 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
     let token = sim_config.token.clone();
     let jobs = sim_config.jobs.len();
     let sim = Simulator::start(sim_config, 0).await?;
-    let dir = examples_dir(examples);
     writeln!(out, "Started the 12d Synergy simulator at {} with {jobs} jobs.", sim.url())?;
-    writeln!(out, "Checking {} against it, as `synergy-ls check` would:\n", dir.display())?;
+    // The built-in examples are checked from their temporary folder, so the findings show the
+    // paths as they are in the repository (`examples/…`).
+    let (unpacked, paths, shown) = match examples {
+        Some(dir) => (None, vec![dir.clone()], dir.display().to_string()),
+        None => {
+            let unpacked = Unpacked::new()?;
+            let dir = unpacked.0.join("examples");
+            (Some(unpacked), vec![dir], "the built-in examples (examples/ in the repository)".to_string())
+        }
+    };
+    writeln!(out, "Checking {shown} against it, as `synergy-ls check` would:\n")?;
 
     let config = Config { server_url: Some(sim.url()), token: Some(Secret::new(token.clone())), ..Config::default() };
     let resolver = Resolver::from_config(&config);
-    let opts = Options { paths: vec![dir], include: Vec::new(), exclude: Vec::new() };
-    let report = check::run(&opts, &config, &resolver).await.map_err(anyhow::Error::msg)?;
+    let opts = Options { paths, include: Vec::new(), exclude: Vec::new() };
+    let mut report = check::run(&opts, &config, &resolver).await.map_err(anyhow::Error::msg)?;
+    if let Some(unpacked) = &unpacked {
+        // As `check` shows paths: with `/` on every platform.
+        let mut prefix = format!("{}/", unpacked.0.display());
+        if cfg!(windows) {
+            prefix = prefix.replace('\\', "/");
+        }
+        for f in &mut report.findings {
+            if let Some(rel) = f.path.strip_prefix(&prefix) {
+                f.path = rel.into();
+            }
+        }
+    }
     check::render_human(&report, out)?;
     check::render_summary(&report, out)?;
 
@@ -46,10 +93,12 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
     writeln!(
         out,
         "\n{} requests reached the simulator for {} references.\n\n\
-         To try it in your editor, run a simulator and point synergy-ls at it:\n\n    \
+         To try it in your editor, install synergy-ls (`cargo install --locked --path .` in the\n\
+         repository puts it on your PATH), run a simulator and point synergy-ls at it:\n\n    \
          synergy-ls simulate --port 8765 &\n    \
          export SYNERGY_URL=http://127.0.0.1:8765 SYNERGY_TOKEN={token}\n\n\
-         then open a Markdown file with job:Riverside in it (README: \"Install in your editor\").",
+         then start your editor from that shell and open a Markdown file with job:Riverside in it\n\
+         (README: \"Install\", one section per editor).",
         sim.requests(),
         report.references
     )?;

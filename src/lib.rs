@@ -3,7 +3,8 @@
 //! Code map (ARCHITECTURE.md has the long form):
 //!
 //! - [`model`]: the vocabulary (`JobRef`, `Job`, `Resolution`, `Health`). Everything depends on it.
-//! - [`scan`]: text -> references. Pure: no IO, no async, no LSP types.
+//! - [`scan`]: text + kind -> references: the grammar, Markdown prose (CommonMark), source
+//!   comments, the one list of documents. Pure: no IO, no async, no LSP types.
 //! - [`line_index`]: byte offsets <-> line/column in UTF-8/16/32. The only code that knows encodings.
 //! - [`html`]: HTML descriptions -> plain text.
 //! - [`config`]: the one settings struct and its layers; the token as a redacted `Secret`.
@@ -17,8 +18,8 @@
 //!
 //! Invariants:
 //!
-//! - Layering: `lsp`, `check` -> `resolve` -> `api`; everything -> `model`; `scan` and
-//!   `line_index` depend on nothing of ours.
+//! - Layering: `lsp`, `check` -> `resolve` -> `api`; everything -> `model`; `line_index`
+//!   depends on nothing of ours, `scan` only on `model`.
 //! - A failure to reach the server is `Resolution::Unavailable`, never "unknown", and is never
 //!   cached.
 //! - The token is a `config::Secret`: redacted `Debug`, no `Display`, no `Serialize`; it is only

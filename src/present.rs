@@ -125,11 +125,10 @@ pub fn plain_text(markdown: &str) -> String {
                 }
             }
             Event::Start(Tag::Item) => out.push_str("- "),
+            // A block ends in a blank line (one, however many blocks end at once).
             Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) | Event::Rule => {
-                out.push('\n');
-                if !out.ends_with("\n\n") {
-                    out.push('\n');
-                }
+                out.truncate(out.trim_end_matches('\n').len());
+                out.push_str("\n\n");
             }
             _ => {}
         }
@@ -366,6 +365,27 @@ mod tests {
             notes: Some(0),
             description: "Upgrade of the *Pacific* Hwy.\nStage 2.\n\nSee <notes>.",
         })
+    }
+
+    /// The card as a client without Markdown gets it: no markup left, every fact kept.
+    #[test]
+    fn job_card_as_plain_text() {
+        let card = job_card(&job(), None, Some("https://synergy.example.com/web/#/jobs/{id}"));
+        expect![[r#"
+            Highway Upgrade 2024
+
+            Region A/Highway Upgrade 2024 · ID 40009_1 · Normal job
+
+            Created 2024-12-17 22:51 by Jo Bloggs
+            2 sub-jobs · 28 folders · 1 12d job · 0 notes
+
+            Upgrade of the *Pacific* Hwy.
+            Stage 2.
+
+            See <notes>.
+
+            Open in 12d Synergy (https://synergy.example.com/web/#/jobs/40009_1)"#]]
+        .assert_eq(&plain_text(&card));
     }
 
     #[test]

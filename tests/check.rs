@@ -83,6 +83,32 @@ async fn human_output_and_exit_codes() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
+/// The severity settings decide findings and the exit code, per code.
+#[tokio::test(flavor = "multi_thread")]
+async fn severity_settings_decide_findings_and_exit_codes() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.md", b"job:Drainage and job:riverside\n");
+    let codes = |out: &Output| -> Vec<(String, String)> {
+        let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        findings.iter().map(|f| (f["code"].as_str().unwrap().into(), f["severity"].as_str().unwrap().into())).collect()
+    };
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "notes do not fail");
+    assert_eq!(
+        codes(&out),
+        [("ambiguous-job".into(), "information".into()), ("case-mismatch".into(), "information".into())]
+    );
+    write(dir.path(), ".synergy.toml", b"[diagnostics.severity]\nambiguousJob = \"error\"\ncaseMismatch = \"off\"\n");
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(1), "an ambiguous name set to error fails");
+    assert_eq!(codes(&out), [("ambiguous-job".to_string(), "error".to_string())]);
+    write(dir.path(), ".synergy.toml", b"[diagnostics.severity]\nambiguousJob = \"off\"\ncaseMismatch = \"warning\"\n");
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes(&out), [("case-mismatch".to_string(), "warning".to_string())]);
+}
+
 /// Which files are checked: documents by default; `--include` adds others (source files by
 /// their comments, unknown types as prose); a file named on the command line is always checked.
 #[tokio::test(flavor = "multi_thread")]

@@ -233,6 +233,50 @@ async fn settings_change_applies_without_restart() {
     tokio::time::timeout(WAIT, asked_again).await.expect("refresh asks the server again");
 }
 
+/// Each code's severity setting does what it says: every code, every level, and `off`.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_severity_setting_applies_to_its_own_code() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::start(&sim, TOKEN).await;
+    // One reference of each code: unknown, ambiguous, case mismatch.
+    lsp.open(URI, "markdown", "job:Riversde job:Drainage job:riverside\n").await;
+    let severities = |d: &[Value]| -> Vec<(String, i64)> {
+        let mut s: Vec<_> =
+            d.iter().map(|d| (d["code"].as_str().unwrap().to_string(), d["severity"].as_i64().unwrap())).collect();
+        s.sort();
+        s
+    };
+    let defaults = lsp.diagnostics(URI, |d| d.len() == 3).await;
+    let expected = |a, c, u| {
+        vec![("ambiguous-job".to_string(), a), ("case-mismatch".to_string(), c), ("unknown-job".to_string(), u)]
+    };
+    assert_eq!(severities(&defaults), expected(3, 3, 2));
+    for (ambiguous, case, unknown, levels) in
+        [("error", "hint", "information", (1, 4, 3)), ("hint", "warning", "error", (4, 2, 1))]
+    {
+        lsp.notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"synergy": {"diagnostics": {"severity":
+                {"ambiguousJob": ambiguous, "caseMismatch": case, "unknownJob": unknown}}}}}),
+        )
+        .await;
+        let want = expected(levels.0, levels.1, levels.2);
+        let got = lsp.diagnostics(URI, |d| severities(d) == want).await;
+        assert_eq!(severities(&got), want);
+    }
+    // Off: only that code disappears.
+    for (key, gone) in [("ambiguousJob", "ambiguous-job"), ("caseMismatch", "case-mismatch")] {
+        lsp.notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"synergy": {"diagnostics": {"severity": {key: "off"}}}}}),
+        )
+        .await;
+        let got = lsp.diagnostics(URI, |d| d.len() == 2).await;
+        assert!(severities(&got).iter().all(|(c, _)| c != gone), "{key}: {got:?}");
+    }
+    assert!(lsp.shutdown().await.success());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn documents_opened_before_the_settings_arrive_wait_for_them() {
     // The URL comes only from workspace/configuration, and the document is opened at once, as
@@ -629,7 +673,15 @@ async fn bad_input_gets_answers_and_the_server_keeps_working() {
             json!({"textDocument": {"uri": URI}, "position": {"line": 4_000_000_000u64, "character": 4_000_000_000u64}}),
         )
         .await;
-    assert!(hover.is_null() || hover["contents"].is_object());
+    // Clamped to the end of the document, after its last line break: nothing to hover there.
+    assert_eq!(hover, Value::Null, "a position past the end is clamped, not an error");
+    let hover = lsp
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": big}, "position": {"line": 4_000_000_000u64, "character": 0}}),
+        )
+        .await;
+    assert_eq!(hover, Value::Null, "clamped to the end of the large document");
     // A stale document version (a client bug) is applied, not fatal.
     lsp.notify(
         "textDocument/didChange",

@@ -19,9 +19,17 @@ use synergy_ls::simulator::Fault;
 const FAULTS: [Fault; 6] =
     [Fault::None, Fault::Outage, Fault::Error503, Fault::Html, Fault::RateLimit, Fault::Truncated];
 
+/// The server's thread count (Linux `/proc`); a reading that fails fails the test, so the
+/// growth checks below can never pass by reading nothing.
 fn threads(lsp: &Lsp) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", lsp.pid())).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    let status = std::fs::read_to_string(format!("/proc/{}/status", lsp.pid())).expect("/proc/PID/status is readable");
+    let threads = status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok());
+    threads.filter(|&n| n > 0).expect("a thread count")
+}
+
+/// The server's resident memory (Linux `/proc`); a reading that fails fails the test.
+fn rss(lsp: &Lsp) -> (u64, u64) {
+    lsp.memory().filter(|&(rss, _)| rss > 0).expect("/proc/PID/status has VmRSS and VmHWM")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -40,7 +48,7 @@ async fn thousands_of_random_operations_under_faults() {
 
     for op in 0..ops {
         if op == ops / 10 {
-            baseline = lsp.memory().map(|m| m.0).map(|rss| (rss, threads(&lsp)));
+            baseline = Some((rss(&lsp).0, threads(&lsp)));
         }
         let kind = rng.below(100);
         let what = match kind {
@@ -143,12 +151,11 @@ async fn thousands_of_random_operations_under_faults() {
     let stderr = lsp.stderr();
     assert!(!stderr.contains("internal error") && !stderr.contains("panicked"), "{stderr}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (rss, peak) = lsp.memory().unwrap_or_default();
+    let (rss, peak) = rss(&lsp);
     let threads_now = threads(&lsp);
-    if let Some((base_rss, base_threads)) = baseline {
-        assert!(rss < base_rss + 64 * 1024 * 1024, "memory grew from {base_rss} to {rss}");
-        assert!(threads_now <= base_threads + 4, "threads grew from {base_threads} to {threads_now}");
-    }
+    let (base_rss, base_threads) = baseline.expect("a baseline was taken");
+    assert!(rss < base_rss + 64 * 1024 * 1024, "memory grew from {base_rss} to {rss}");
+    assert!(threads_now <= base_threads + 4, "threads grew from {base_threads} to {threads_now}");
     let _ = std::io::Write::write_fmt(
         &mut std::io::stderr(),
         format_args!(
@@ -156,7 +163,7 @@ async fn thousands_of_random_operations_under_faults() {
             started.elapsed(),
             rss >> 20,
             peak >> 20,
-            baseline.map(|(r, t)| (r >> 20, t)),
+            (base_rss >> 20, base_threads),
             sim.requests()
         ),
     );

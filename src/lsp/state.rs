@@ -347,22 +347,27 @@ impl State {
     /// open documents while the server is failing so verdicts come back by themselves. Also
     /// re-checks them when a background refresh changed an answer, and once per cache TTL.
     pub fn spawn_health_watcher(self: &Arc<Self>) {
-        let mut rx = self.resolver.subscribe_health();
+        let rx = self.resolver.subscribe_health();
+        let mut transitions = self.resolver.subscribe_health_changes();
         let mut changes = self.resolver.subscribe_changes();
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let mut previous = Health::Idle;
+            let mut previous = rx.borrow().clone();
+            let mut told = Told::default();
             let mut next_recheck = tokio::time::Instant::now() + this.recheck_interval();
             loop {
                 let probing = matches!(&previous, Health::Unavailable(u) if recovers_by_itself(u));
                 tokio::select! {
-                    changed = rx.changed() => {
-                        if changed.is_err() {
-                            break;
-                        }
-                        let health = rx.borrow_and_update().clone();
+                    // Every change, in order: a failure that a success follows at once is seen.
+                    changed = transitions.recv() => {
+                        let health = match changed {
+                            Ok(health) => health,
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => rx.borrow().clone(),
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                        };
                         let server = this.config().server_url.clone().unwrap_or_default();
                         if let Some((level, text)) = present::health_message(&health, &previous, &server)
+                            && told.should_tell(&health, tokio::time::Instant::now())
                             && !this.caps().shows_status
                         {
                             this.client.show_message(to_proto::message_type(level), text).await;
@@ -385,6 +390,69 @@ impl State {
                 }
             }
         });
+    }
+}
+
+/// How long the same kind of failure is not told again. A server that fails some requests
+/// and answers others (one name's answer not understood) flickers between connected and
+/// failing; the user hears of it once, and the status item shows the rest.
+const RETELL_AFTER: Duration = Duration::from_secs(300);
+
+/// What the user was told about the server's health, so each failure is told once.
+#[derive(Default)]
+struct Told {
+    /// The kind of failure last told, and when.
+    failure: Option<(std::mem::Discriminant<Unavailable>, tokio::time::Instant)>,
+    /// A failure was told and its recovery not yet.
+    outstanding: bool,
+}
+
+impl Told {
+    /// Whether to tell the user about entering `health`, and notes it if so: a failure unless
+    /// the same kind was told within [`RETELL_AFTER`]; a recovery only from a failure told.
+    fn should_tell(&mut self, health: &Health, now: tokio::time::Instant) -> bool {
+        match health {
+            Health::Unavailable(u) => {
+                let kind = std::mem::discriminant(u);
+                let recent = self.failure.is_some_and(|(k, at)| k == kind && now.duration_since(at) < RETELL_AFTER);
+                if recent {
+                    return false;
+                }
+                self.failure = Some((kind, now));
+                self.outstanding = true;
+                true
+            }
+            Health::Connected => std::mem::take(&mut self.outstanding),
+            // New settings: what was told was about the old ones.
+            Health::Idle => {
+                *self = Told::default();
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_is_told_once_and_its_recovery_once() {
+        let mut told = Told::default();
+        let t0 = tokio::time::Instant::now();
+        let bad = Health::Unavailable(Unavailable::BadResponse("x".into()));
+        let down = Health::Unavailable(Unavailable::Unreachable("x".into()));
+        // Flickering: told once, recovered once.
+        assert!(told.should_tell(&bad, t0));
+        assert!(told.should_tell(&Health::Connected, t0));
+        assert!(!told.should_tell(&bad, t0 + Duration::from_secs(1)));
+        assert!(!told.should_tell(&Health::Connected, t0 + Duration::from_secs(1)));
+        // Another kind is news; the same kind is news again after a while.
+        assert!(told.should_tell(&down, t0 + Duration::from_secs(2)));
+        assert!(told.should_tell(&down, t0 + Duration::from_secs(2) + RETELL_AFTER));
+        // New settings forget what was told.
+        assert!(!told.should_tell(&Health::Idle, t0 + Duration::from_secs(3)));
+        assert!(told.should_tell(&bad, t0 + Duration::from_secs(3)));
     }
 }
 

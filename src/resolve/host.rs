@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
 
 use super::clock::Clock;
 use crate::api::ApiError;
@@ -38,6 +38,57 @@ pub fn retry_delay(err: &ApiError, attempt: u32, jitter: f64) -> Option<Duration
     }
 }
 
+/// The server's health, shared by every gate a resolver makes: the current state (a watch, for
+/// the status item) and every change in order (a broadcast, for telling the user). A watch
+/// alone coalesces: a failure followed at once by a success (one name's answer not
+/// understood while others are) would never be seen, and never told.
+#[derive(Debug)]
+pub struct HealthSignal {
+    current: watch::Sender<Health>,
+    changes: broadcast::Sender<Health>,
+}
+
+impl Default for HealthSignal {
+    fn default() -> HealthSignal {
+        HealthSignal { current: watch::channel(Health::Idle).0, changes: broadcast::channel(64).0 }
+    }
+}
+
+impl HealthSignal {
+    /// Sets the health if its kind changed (not for every new error detail); says whether it
+    /// did. Each change is also broadcast.
+    pub fn set(&self, new: Health) -> bool {
+        let changed = self.current.send_if_modified(|h| {
+            if same_kind(h, &new) {
+                false
+            } else {
+                *h = new.clone();
+                true
+            }
+        });
+        if changed {
+            let _ = self.changes.send(new);
+        }
+        changed
+    }
+
+    /// Back to [`Health::Idle`] (new settings), broadcast too.
+    pub fn reset(&self) {
+        self.current.send_replace(Health::Idle);
+        let _ = self.changes.send(Health::Idle);
+    }
+
+    /// The current health.
+    pub fn subscribe(&self) -> watch::Receiver<Health> {
+        self.current.subscribe()
+    }
+
+    /// Every change, in order (a receiver that falls 64 behind skips to the newest).
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Health> {
+        self.changes.subscribe()
+    }
+}
+
 #[derive(Debug)]
 struct State {
     failures: u32,
@@ -51,7 +102,7 @@ struct State {
 pub struct HostGate {
     permits: Semaphore,
     state: Mutex<State>,
-    health: Arc<watch::Sender<Health>>,
+    health: Arc<HealthSignal>,
     clock: Arc<dyn Clock>,
     /// HTTP requests sent, retries included.
     requests: AtomicU64,
@@ -61,7 +112,7 @@ pub struct HostGate {
 }
 
 impl HostGate {
-    pub fn new(max_concurrent: usize, health: Arc<watch::Sender<Health>>, clock: Arc<dyn Clock>) -> HostGate {
+    pub fn new(max_concurrent: usize, health: Arc<HealthSignal>, clock: Arc<dyn Clock>) -> HostGate {
         HostGate {
             permits: Semaphore::new(max_concurrent.max(1)),
             state: Mutex::new(State {
@@ -198,14 +249,7 @@ impl HostGate {
     /// Publishes a health change only when its kind changes (not every new error detail);
     /// says whether it did.
     fn set_health(&self, new: Health) -> bool {
-        self.health.send_if_modified(|h| {
-            if same_kind(h, &new) {
-                false
-            } else {
-                *h = new;
-                true
-            }
-        })
+        self.health.set(new)
     }
 
     /// Forgets failures and any wait (the user asked to try again now: `synergy.refresh`).
@@ -217,9 +261,13 @@ impl HostGate {
         s.probing = false;
     }
 
-    /// Tells the gate that a request needed no network (configuration error), for health.
-    pub fn report_config_error(&self, err: &ApiError) {
-        self.set_health(Health::Unavailable(err.to_unavailable()));
+    /// Tells the health about a failure that no failed request showed: a configuration error
+    /// (no request was made), or answers that arrived but cannot be used together (page
+    /// counters that lie). The circuit breaker is left alone: the server does answer.
+    pub fn report_unusable(&self, err: &ApiError) {
+        if self.set_health(Health::Unavailable(err.to_unavailable())) {
+            tracing::warn!(error = %err, "Synergy API answers cannot be used");
+        }
     }
 
     fn jitter(&self) -> f64 {
@@ -258,8 +306,25 @@ mod tests {
     use crate::resolve::clock::ManualClock;
 
     fn gate(clock: Arc<ManualClock>) -> (HostGate, watch::Receiver<Health>) {
-        let (tx, rx) = watch::channel(Health::Idle);
-        (HostGate::new(2, Arc::new(tx), clock), rx)
+        let signal = Arc::new(HealthSignal::default());
+        let rx = signal.subscribe();
+        (HostGate::new(2, signal, clock), rx)
+    }
+
+    /// A failure followed at once by a success is coalesced by the watch but not lost: the
+    /// broadcast carries both, in order.
+    #[test]
+    fn every_health_change_is_broadcast_in_order() {
+        let signal = HealthSignal::default();
+        let mut changes = signal.subscribe_changes();
+        let bad = Health::Unavailable(Unavailable::BadResponse("x".into()));
+        assert!(signal.set(bad.clone()));
+        assert!(!signal.set(Health::Unavailable(Unavailable::BadResponse("other detail".into()))));
+        assert!(signal.set(Health::Connected));
+        assert_eq!(*signal.subscribe().borrow(), Health::Connected);
+        assert_eq!(changes.try_recv().unwrap(), bad);
+        assert_eq!(changes.try_recv().unwrap(), Health::Connected);
+        assert!(changes.try_recv().is_err());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 
 use self::cache::{Cache, FoldedKey, Key, KeyView, SearchOutcome};
 use self::clock::Clock;
-use self::host::HostGate;
+use self::host::{HealthSignal, HostGate};
 use crate::api::{ApiError, Client};
 use crate::model::{Health, Job, JobId, Resolution, is_path, match_key, search_term};
 
@@ -91,7 +91,7 @@ pub struct Resolver {
     backend: RwLock<Arc<Backend>>,
     cache: Cache,
     inflight: DashMap<(Depth, Key), SharedFetch>,
-    health: Arc<watch::Sender<Health>>,
+    health: Arc<HealthSignal>,
     /// Bumped when a refresh replaced a cached answer with a different one.
     changes: watch::Sender<u64>,
     clock: Arc<dyn Clock>,
@@ -116,8 +116,7 @@ pub const INDEX_SUGGESTION_LIMIT: usize = 5_000;
 
 impl Resolver {
     pub fn new(client: Client, settings: Settings, clock: Arc<dyn Clock>) -> Arc<Resolver> {
-        let (health, _) = watch::channel(Health::Idle);
-        let health = Arc::new(health);
+        let health = Arc::new(HealthSignal::default());
         let backend = make_backend(client, settings, &health, &clock);
         Arc::new(Resolver {
             backend: RwLock::new(Arc::new(backend)),
@@ -153,7 +152,7 @@ impl Resolver {
         }
         *slot = Arc::new(backend);
         drop(slot);
-        self.health.send_replace(Health::Idle);
+        self.health.reset();
     }
 
     /// Drops every cached answer and gives the server a fresh try at once, whatever wait a
@@ -171,6 +170,12 @@ impl Resolver {
     /// Health changes, for telling the user once per change.
     pub fn subscribe_health(&self) -> watch::Receiver<Health> {
         self.health.subscribe()
+    }
+
+    /// Every health change in order, for telling the user (the watch of
+    /// [`Resolver::subscribe_health`] coalesces changes that follow each other at once).
+    pub fn subscribe_health_changes(&self) -> tokio::sync::broadcast::Receiver<Health> {
+        self.health.subscribe_changes()
     }
 
     /// Ticks when a background refresh changed an answer, so open documents can be re-checked.
@@ -202,7 +207,7 @@ impl Resolver {
     pub async fn resolve(self: &Arc<Self>, name: &str) -> Resolved {
         let backend = self.backend();
         if let Some(err) = backend.client.config_error() {
-            backend.gate.report_config_error(err);
+            backend.gate.report_unusable(err);
             return unavailable(err);
         }
         let term = search_term(name);
@@ -376,10 +381,13 @@ impl Resolver {
                 if has_name(&jobs, &lower) {
                     break false; // the exact match was served: judge from it, incomplete
                 }
-                return Err(ApiError::BadBody(format!(
+                let err = ApiError::BadBody(format!(
                     "page {page} of `{term}` repeats earlier rows although {} pages are announced",
                     total_pages.map_or_else(|| "more".to_string(), |t| t.to_string())
-                )));
+                ));
+                // Every request succeeded, so the gate saw no failure: the user is told here.
+                backend.gate.report_unusable(&err);
+                return Err(err);
             }
             if depth == Depth::FirstPage || page >= MAX_PAGES {
                 break false;
@@ -394,12 +402,7 @@ impl Resolver {
     }
 }
 
-fn make_backend(
-    client: Client,
-    settings: Settings,
-    health: &Arc<watch::Sender<Health>>,
-    clock: &Arc<dyn Clock>,
-) -> Backend {
+fn make_backend(client: Client, settings: Settings, health: &Arc<HealthSignal>, clock: &Arc<dyn Clock>) -> Backend {
     let origin: Arc<str> = client.origin().unwrap_or_default().into();
     let gate = Arc::new(HostGate::new(settings.max_concurrent, health.clone(), clock.clone()));
     Backend { client, origin, gate, settings }

@@ -229,6 +229,18 @@ impl Lsp {
         }
     }
 
+    /// Drops every notification of `method` received so far (answering server requests), so
+    /// the next one waited for was sent after this call.
+    pub async fn discard_notifications(&mut self, method: &str) {
+        while let Ok(msg) = self.incoming.try_recv() {
+            if msg.get("id").is_some() && msg.get("method").is_some() {
+                self.answer_server_request(&msg).await;
+            }
+            self.backlog.push_back(msg);
+        }
+        self.backlog.retain(|m| m["method"] != method);
+    }
+
     /// Messages (`window/showMessage`) received so far, draining them from the backlog.
     pub async fn drain_messages(&mut self, settle: Duration) -> Vec<Value> {
         tokio::time::sleep(settle).await;

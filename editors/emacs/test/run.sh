@@ -15,4 +15,7 @@ mkdir -p "$HOME" "$scratch/ws"
 printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$scratch/ws/plan.txt"
 cd "$scratch/ws"
 timeout 90 emacs --batch -q -l "$repo/editors/emacs/test/e2e.el"
+# The first state a new user is in: no server URL yet, then a URL but no token yet.
+(unset SYNERGY_URL SYNERGY_TOKEN; E2E_MODE=no-url timeout 90 emacs --batch -q -l "$repo/editors/emacs/test/e2e-unconfigured.el")
+(unset SYNERGY_TOKEN; E2E_MODE=no-token timeout 90 emacs --batch -q -l "$repo/editors/emacs/test/e2e-unconfigured.el")
 rm -rf "$scratch"

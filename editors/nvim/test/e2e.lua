@@ -4,7 +4,16 @@ local failures = {}
 local function log(msg)
   io.stderr:write(msg .. '\n')
 end
+local function record(ok, what)
+  local path = vim.env.SYNERGY_EDITOR_RESULTS
+  if path and path ~= '' then
+    local f = assert(io.open(path, 'a'))
+    f:write(vim.json.encode({ suite = 'neovim', ok = ok and true or false, what = what }) .. '\n')
+    f:close()
+  end
+end
 local function check(ok, what, detail)
+  record(ok, what)
   if ok then
     log('ok   ' .. what)
   else
@@ -22,6 +31,7 @@ local function finish()
   os.exit(0)
 end
 vim.defer_fn(function()
+  record(false, 'timed out')
   log('FAIL timed out')
   os.exit(2)
 end, 60000)
@@ -128,6 +138,7 @@ end
 
 local ok, err = xpcall(run, debug.traceback)
 if not ok then
+  record(false, 'the run: ' .. tostring(err))
   log('FAIL ' .. tostring(err))
   os.exit(1)
 end

@@ -17,7 +17,12 @@ mkdir -p "$WORKSPACE" "$scratch/xdg"
 printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$WORKSPACE/plan.md"
 printf '# synergy-ls settings for this workspace\n' >"$WORKSPACE/.synergy.toml"
 cd "$WORKSPACE"
-XDG_CONFIG_HOME=$scratch/xdg XDG_STATE_HOME=$scratch/xdg XDG_DATA_HOME=$scratch/xdg XDG_CACHE_HOME=$scratch/xdg \
-  timeout 90 "$venv/bin/nvim" --headless -i NONE -u "$repo/editors/nvim/test/init.lua" \
-  -c "luafile $repo/editors/nvim/test/e2e.lua" plan.md
+nvim_run() {
+  XDG_CONFIG_HOME=$scratch/xdg XDG_STATE_HOME=$scratch/xdg XDG_DATA_HOME=$scratch/xdg XDG_CACHE_HOME=$scratch/xdg \
+    timeout 90 "$venv/bin/nvim" --headless -i NONE -u "$repo/editors/nvim/test/init.lua" -c "luafile $1" plan.md
+}
+nvim_run "$repo/editors/nvim/test/e2e.lua"
+# The first state a new user is in: no server URL yet, then a URL but no token yet.
+(unset SYNERGY_URL SYNERGY_TOKEN; E2E_MODE=no-url nvim_run "$repo/editors/nvim/test/e2e_unconfigured.lua")
+(unset SYNERGY_TOKEN; E2E_MODE=no-token nvim_run "$repo/editors/nvim/test/e2e_unconfigured.lua")
 rm -rf "$scratch"

@@ -62,4 +62,10 @@ test('status bar text and fix per state', () => {
   assert.equal(s('notConfigured', 'No Personal Access Token is set: …').fix, 'setToken');
   assert.equal(s('notConfigured', 'No 12d Synergy server is configured').fix, 'openSettings');
   assert.equal(present(undefined).text, '$(sync~spin) Synergy');
+  // The first states a user is in: `server` and `lastCheck` are null (docs/lsp-extensions.md).
+  for (const message of ['No 12d Synergy server is configured: set `SYNERGY_URL`.', 'No Personal Access Token is set.']) {
+    const p = present({ state: 'notConfigured', server: null, message, lastCheck: null });
+    assert.equal(p.tooltip, `12d Synergy: ${message}`, 'no "null" shown');
+    assert.equal(p.text, '$(gear) Synergy: not configured');
+  }
 });

@@ -5,8 +5,25 @@ local M = {}
 --- The last `synergy/status` params per client id.
 M.status = {}
 
+--- JSON `null` arrives as `vim.NIL`, which Lua treats as true: every field the server may send
+--- as null (`server`, `lastCheck`, per docs/lsp-extensions.md) becomes nil here, once, so no
+--- reader can mistake it for a value.
+local function without_nulls(params)
+  if type(params) ~= 'table' then
+    return nil
+  end
+  local clean = {}
+  for k, v in pairs(params) do
+    if v ~= vim.NIL then
+      clean[k] = v
+    end
+  end
+  return clean
+end
+
 --- Called by the `synergy/status` handler in lsp/synergy_ls.lua.
 function M.on_status(params, client_id)
+  params = without_nulls(params)
   local previous = M.status[client_id]
   M.status[client_id] = params
   -- Say it once when something went wrong (the server also sends a showMessage).
@@ -47,7 +64,8 @@ function M.status_lines()
     local s = M.status[client.id]
     if s then
       local when = s.lastCheck and (', last check ' .. s.lastCheck) or ''
-      table.insert(lines, ('synergy-ls: %s (%s%s). %s'):format(s.state, s.server or 'no server', when, s.message))
+      local line = ('synergy-ls: %s (%s%s). %s'):format(s.state or '?', s.server or 'no server', when, s.message or '')
+      table.insert(lines, line)
     else
       table.insert(lines, 'synergy-ls: running, no status received yet')
     end

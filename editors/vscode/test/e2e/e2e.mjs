@@ -1,11 +1,15 @@
 // End-to-end test in real VS Code: code-server with the built .vsix installed, driven through
 // Debian's Chromium by Playwright, against the simulator. Started by run.sh, which sets
 // CS_URL, WORKSPACE, TOKEN and SHOTS. Exits 0 when every check passed.
+import { appendFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const { CS_URL, WORKSPACE, TOKEN, SHOTS } = process.env;
 let failures = 0;
 const check = (ok, what, detail) => {
+  if (process.env.SYNERGY_EDITOR_RESULTS) {
+    appendFileSync(process.env.SYNERGY_EDITOR_RESULTS, `${JSON.stringify({ suite: 'vscode', ok: !!ok, what })}\n`);
+  }
   console.error(`${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail !== undefined ? `: ${JSON.stringify(detail)}` : ''}`);
   if (!ok) failures++;
   return ok;
@@ -36,7 +40,7 @@ try {
   await page.locator('.monaco-workbench').waitFor();
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'plan.md' }).click();
   await page.locator('.monaco-editor .view-lines').first().waitFor();
-  check(true, 'VS Code opened plan.md');
+  check((await editorLines()).some((l) => l.includes('job:Riverside is known.')), 'VS Code opened plan.md', await editorLines());
 
   // First run: no token. The notification offers the command; the token goes into SecretStorage.
   const status = page.locator('.statusbar-item', { hasText: 'Synergy' }).first();
@@ -59,9 +63,9 @@ try {
   check((await squiggle.count()) === 1, 'exactly one underline', await squiggle.count());
   const problems = await page.locator('#status\\.problems').getAttribute('aria-label');
   check(/Warnings: 1\b/.test(problems ?? '') && !/Errors: [1-9]/.test(problems ?? ''), 'Problems count: no errors, 1 warning', problems);
-  await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some(
-    (e) => e.innerText.includes('Synergy') && e.querySelector('.codicon-check')));
-  check(true, 'status bar shows connected (✓ Synergy)');
+  const connected = await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some(
+    (e) => e.innerText.includes('Synergy') && e.querySelector('.codicon-check'))).then(() => true, () => false);
+  check(connected, 'status bar shows connected (✓ Synergy)', await status.innerText());
 
   // Hover card on job:Riverside (line 1).
   await page.locator('.monaco-editor .view-lines').first().click();
@@ -106,11 +110,12 @@ try {
   }
   await shot('quick-fix');
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-line')].some(
-    (l) => l.innerText.replace(/\u00a0/g, ' ') === 'Also job:Riverside here.'));
-  check(true, 'quick fix rewrote the line');
-  await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-warning').length === 0);
-  check(true, 'no underline is left');
+  const rewritten = await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-line')].some(
+    (l) => l.innerText.replace(/\u00a0/g, ' ') === 'Also job:Riverside here.')).then(() => true, () => false);
+  check(rewritten, 'quick fix rewrote the line', await editorLines());
+  const clean = await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-warning').length === 0)
+    .then(() => true, () => false);
+  check(clean, 'no underline is left', await page.locator('.monaco-editor .squiggly-warning').count());
   await shot('fixed');
 } catch (e) {
   check(false, 'the run', String(e));
