@@ -432,6 +432,11 @@ impl Told {
     }
 }
 
+/// Problems that go away without the user changing anything.
+fn recovers_by_itself(u: &Unavailable) -> bool {
+    present::state_of(u) != present::StatusState::NotConfigured
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,9 +459,4 @@ mod tests {
         assert!(!told.should_tell(&Health::Idle, t0 + Duration::from_secs(3)));
         assert!(told.should_tell(&bad, t0 + Duration::from_secs(3)));
     }
-}
-
-/// Problems that go away without the user changing anything.
-fn recovers_by_itself(u: &Unavailable) -> bool {
-    present::state_of(u) != present::StatusState::NotConfigured
 }
