@@ -22,7 +22,11 @@
   (search-forward "job:River")
   (let* ((hover (jsonrpc-request server :textDocument/hover (eglot--TextDocumentPositionParams)))
          (value (plist-get (plist-get hover :contents) :value)))
-    (e2e-check (and value (string-prefix-p "### Riverside" value)) "hover shows the job card" value))
+    ;; Batch Emacs has no markdown-mode, so eglot declares plain text only: the card comes as
+    ;; text, not as Markdown labelled plain.
+    (e2e-check (and value (string-prefix-p "Riverside\n" value) (string-match-p "40002_1" value)
+                    (not (string-match-p "###\\|`" value)))
+               "hover shows the job card, in plain text as eglot asked" value))
   ;; Completion after typing.
   (goto-char (point-max))
   (insert "Next: job:Highw")

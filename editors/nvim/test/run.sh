@@ -19,7 +19,7 @@ printf '# synergy-ls settings for this workspace\n' >"$WORKSPACE/.synergy.toml"
 cd "$WORKSPACE"
 nvim_run() {
   XDG_CONFIG_HOME=$scratch/xdg XDG_STATE_HOME=$scratch/xdg XDG_DATA_HOME=$scratch/xdg XDG_CACHE_HOME=$scratch/xdg \
-    timeout 90 "$venv/bin/nvim" --headless -i NONE -u "$repo/editors/nvim/test/init.lua" -c "luafile $1" plan.md
+    timeout 90 "$venv/bin/nvim" --headless -n -i NONE -u "$repo/editors/nvim/test/init.lua" -c "luafile $1" plan.md
 }
 nvim_run "$repo/editors/nvim/test/e2e.lua"
 # The first state a new user is in: no server URL yet, then a URL but no token yet.
