@@ -1,40 +1,10 @@
 -- End-to-end test in real headless Neovim against the simulator (run by run.sh, which opens
 -- plan.md, started with init.lua: the README's two lines). Exits 0 when every check passed.
-local failures = {}
-local function log(msg)
-  io.stderr:write(msg .. '\n')
-end
-local function record(ok, what)
-  local path = vim.env.SYNERGY_EDITOR_RESULTS
-  if path and path ~= '' then
-    local f = assert(io.open(path, 'a'))
-    f:write(vim.json.encode({ suite = 'neovim', ok = ok and true or false, what = what }) .. '\n')
-    f:close()
-  end
-end
-local function check(ok, what, detail)
-  record(ok, what)
-  if ok then
-    log('ok   ' .. what)
-  else
-    log('FAIL ' .. what .. (detail and (': ' .. vim.inspect(detail)) or ''))
-    table.insert(failures, what)
-  end
-  return ok
-end
+local t = dofile(vim.env.SYNERGY_REPO .. '/editors/nvim/test/lib.lua')
+local check = t.check
 local function finish()
-  if #failures > 0 then
-    log(('%d check(s) failed'):format(#failures))
-    os.exit(1)
-  end
-  log('all Neovim checks passed')
-  os.exit(0)
+  t.finish('Neovim')
 end
-vim.defer_fn(function()
-  record(false, 'timed out')
-  log('FAIL timed out')
-  os.exit(2)
-end, 60000)
 
 local function stats()
   local r = vim.system({ 'curl', '-sf', vim.env.SYNERGY_URL .. '/__sim/stats' }, { text = true }):wait()
@@ -56,11 +26,7 @@ local function position(line, col)
 end
 
 local function run()
-  local client
-  check(vim.wait(15000, function()
-    client = vim.lsp.get_clients({ bufnr = 0, name = 'synergy_ls' })[1]
-    return client ~= nil and client.initialized
-  end, 50), 'synergy_ls attaches to a markdown buffer')
+  local client = t.attached('synergy_ls attaches to a markdown buffer')
   if not client then
     return finish()
   end
@@ -136,9 +102,4 @@ local function run()
   finish()
 end
 
-local ok, err = xpcall(run, debug.traceback)
-if not ok then
-  record(false, 'the run: ' .. tostring(err))
-  log('FAIL ' .. tostring(err))
-  os.exit(1)
-end
+t.run(run, 60)
