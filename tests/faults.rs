@@ -100,13 +100,14 @@ async fn survive(fault: Fault, recovery: Recovery) -> Result<String, String> {
         return Err(format!("bad message: {message}"));
     }
 
+    // Recovery is what happens after the fault clears: lists published during it do not count.
+    // (Dropped before it clears: a list published at once after it is the recovery.)
+    lsp.discard_notifications("textDocument/publishDiagnostics").await;
     sim.set_fault(Fault::None);
     let cleared = Instant::now();
     if recovery == Recovery::OnRefresh {
         lsp.request("workspace/executeCommand", json!({"command": "synergy.refresh", "arguments": []})).await;
     }
-    // Recovery is what happens after the fault clears: lists published during it do not count.
-    lsp.discard_notifications("textDocument/publishDiagnostics").await;
     if fault == Fault::LyingPages {
         // The list is the same before and after (Bridge was never flagged, only unverified),
         // so recovery shows in what the server says of Bridge.

@@ -2,7 +2,8 @@
 //! user pattern: no panic, and every reference lies inside the text, on character boundaries,
 //! in order, without overlap; built-in ones start with `job:` at the start of a token (not
 //! glued to a word or to `_ - + . @ / :`); in Markdown every reference starts in prose, in a
-//! source file every reference lies in a comment.
+//! source file every reference lies in a comment. And parsing Markdown stretch by stretch
+//! around the candidates agrees with parsing the whole document.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +17,15 @@ fuzz_target!(|data: &[u8]| {
     let sources = ["x.go", "x.py", "x.yaml", "x.sql", "x.html", "x.rs", "x.ini", "x.lua"]
         .map(|p| DocKind::from_path(std::path::Path::new(p)).unwrap());
     let prose = markdown::prose_ranges(text);
+    let candidates: Vec<usize> = memchr::memmem::find_iter(text.as_bytes(), b"job:").collect();
+    let near = markdown::prose_ranges_near(text, &candidates);
+    for &c in &candidates {
+        assert_eq!(
+            prose.iter().any(|r| r.contains(&c)),
+            near.iter().any(|r| r.contains(&c)),
+            "stretches disagree with the whole document at {c}"
+        );
+    }
     for scanner in [&Scanner::default(), &*CUSTOM] {
         for kind in [DocKind::Markdown, DocKind::Plain].into_iter().chain(sources) {
             let refs = scanner.scan(text, kind);

@@ -219,21 +219,34 @@ impl Syntax {
     /// Byte ranges of the comments in `text`, sorted and disjoint (an unclosed block comment
     /// runs to the end).
     pub fn comment_ranges(&self, text: &str) -> Vec<Range<usize>> {
+        self.comment_ranges_until(text, text.len())
+    }
+
+    /// The comments of `text` that start before `until` (lexing stops there: a reference
+    /// scanner needs nothing past its last candidate).
+    pub fn comment_ranges_until(&self, text: &str, until: usize) -> Vec<Range<usize>> {
         let b = text.as_bytes();
+        // The first bytes of everything that opens a comment or a literal: every other byte is
+        // skipped by one table lookup.
+        let mut opens = [false; 256];
+        for first in self.block.iter().map(|(o, _)| o).chain(self.line).chain(self.quotes.iter().map(|q| &q.open)) {
+            opens[first.as_bytes()[0] as usize] = true;
+        }
+        if self.rust_raw {
+            opens[b'r' as usize] = true;
+            opens[b'b' as usize] = true;
+        }
         let mut out = Vec::new();
         let mut i = 0;
-        while i < b.len() {
-            let rest = &b[i..];
-            let c = b[i];
-            // Most bytes open nothing: one test of the first byte of each opener.
-            let may_open = self.block.iter().any(|(o, _)| o.as_bytes()[0] == c)
-                || self.line.iter().any(|o| o.as_bytes()[0] == c)
-                || self.quotes.iter().any(|q| q.open.as_bytes()[0] == c)
-                || (self.rust_raw && (c == b'r' || c == b'b'));
-            if !may_open {
-                i += 1;
-                continue;
+        while i < b.len().min(until) {
+            match b[i..].iter().position(|&c| opens[c as usize]) {
+                Some(skip) => i += skip,
+                None => break,
             }
+            if i >= until {
+                break;
+            }
+            let rest = &b[i..];
             if let Some((open, close)) = self.block.iter().find(|(o, _)| rest.starts_with(o.as_bytes())) {
                 let from = i + open.len();
                 let end =

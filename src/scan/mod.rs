@@ -76,11 +76,13 @@ impl Scanner {
         }
         match kind {
             DocKind::Markdown if !self.include_code => {
-                let prose = markdown::prose_ranges(text);
+                let starts: Vec<usize> = refs.iter().map(|r| r.range.start).collect();
+                let prose = markdown::prose_ranges_near(text, &starts);
                 refs.retain(|r| inside(&prose, r.range.start));
             }
             DocKind::Source(syntax) => {
-                let comments = syntax.comment_ranges(text);
+                let last = refs.iter().map(|r| r.range.start).max().unwrap_or(0);
+                let comments = syntax.comment_ranges_until(text, last + 1);
                 refs.retain(|r| within(&comments, &r.range));
             }
             DocKind::Markdown | DocKind::Plain => {}
