@@ -91,16 +91,68 @@ pub fn prose_ranges_near(text: &str, candidates: &[usize]) -> Vec<Range<usize>> 
         pending = match pending {
             Some(p) if stretch.start <= p.end + MERGE_GAP => Some(p.start..stretch.end),
             Some(p) => {
-                parse_prose(&body[p.clone()], bom + p.start, &mut out);
+                prose_of_stretch(body, p, bom, &mut out);
                 Some(stretch)
             }
             None => Some(stretch),
         };
     }
     if let Some(p) = pending {
-        parse_prose(&body[p.clone()], bom + p.start, &mut out);
+        prose_of_stretch(body, p, bom, &mut out);
     }
     out
+}
+
+/// The prose of one stretch: all of it when nothing in it can make text anything but prose,
+/// else what the parser says.
+fn prose_of_stretch(body: &str, stretch: Range<usize>, base: usize, out: &mut Vec<Range<usize>>) {
+    if all_prose(&body.as_bytes()[stretch.clone()]) {
+        let range = base + stretch.start..base + stretch.end;
+        match out.last_mut() {
+            Some(last) if last.end == range.start => last.end = range.end,
+            _ => out.push(range),
+        }
+    } else {
+        parse_prose(&body[stretch.clone()], base + stretch.start, out);
+    }
+}
+
+/// Whether every `job:` in a stretch is prose without asking the parser: nothing in it can
+/// open code (`` ` ``, `~`, a tab, a line that starts indented, or five spaces after a list or
+/// quote marker, which indent code inside the item or quote), HTML or an autolink (`<`), a
+/// link whose destination is not prose (`[`), or a table (`|`: the parser drops header cells
+/// beyond the delimiter row's). Headings, lists, quotes and emphasis are all prose. Most
+/// paragraphs of most documents are like this.
+fn all_prose(s: &[u8]) -> bool {
+    memchr::memchr3(b'`', b'<', b'[', s).is_none()
+        && memchr::memchr3(b'~', b'\t', b'|', s).is_none()
+        && std::iter::once(0).chain(memchr::memchr_iter(b'\n', s).map(|i| i + 1)).all(|at| !indents_code(&s[at..]))
+}
+
+/// Whether a line (the rest of the text from a line start) may hold indented code: it starts
+/// with a space, or after block quote and list markers (`>`, `-`, `*`, `+`, `1.`, `1)`) five
+/// or more spaces follow one.
+fn indents_code(line: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        let spaces = line[i..].iter().take_while(|&&c| c == b' ').count();
+        if (i == 0 && spaces > 0) || spaces >= 5 {
+            return true;
+        }
+        i += spaces;
+        let digits = line[i..].iter().take(10).take_while(|c| c.is_ascii_digit()).count();
+        let marker = match line.get(i) {
+            Some(b'>') => 1,
+            Some(b'-' | b'*' | b'+') => 1,
+            Some(b'0'..=b'9') if matches!(line.get(i + digits), Some(b'.' | b')')) => digits + 1,
+            _ => return false,
+        };
+        i += marker;
+        // After a list marker, content starts after a space; no space is no marker.
+        if line[i - 1] != b'>' && line.get(i) != Some(&b' ') {
+            return false;
+        }
+    }
 }
 
 /// Stretches at most this far apart are parsed together (measured on the `scanner` bench:
@@ -285,6 +337,11 @@ mod tests {
             // Found by fuzzing: a lone `\r` ends a line, so the fence after it is a fence.
             "\r```\n\n#\x0cjob:A\n",
             "```\n\n``` \x0c\n\nx job:A\n```\n\ny job:B\n",
+            // Code indented after a list or quote marker is code.
+            "+ \t  job:\" /",
+            "\x0c\x0b|job:1\n|-",
+            "-     job:A\n\n>     job:B\n\n1.      job:C\n",
+            "> -     job:A\n\n>>    job:B\n\n- x    job:C\n\n2)     job:D\n",
         ] {
             same_near_candidates(text);
         }

@@ -136,7 +136,8 @@ fn in_bare_url(text: &str, at: usize) -> bool {
     let from = at.saturating_sub(URL_LOOKBACK);
     let start = bytes[from..at].iter().rposition(|b| b.is_ascii_whitespace()).map_or(from, |i| from + i + 1);
     let word = &bytes[start..at];
-    memmem::find(word, b"://").is_some() || word.windows(4).any(|w| w.eq_ignore_ascii_case(b"www."))
+    // Words are short: a plain window search, not a SIMD searcher built for each reference.
+    word.windows(3).any(|w| w == b"://") || word.windows(4).any(|w| w.eq_ignore_ascii_case(b"www."))
 }
 
 const PREFIX: &[u8] = b"job:";
