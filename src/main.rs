@@ -324,7 +324,7 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
             json!({"state": state.as_str(), "server": server, "message": message, "elapsedMs": elapsed.as_millis() as u64})
         ),
         Format::Human if state == StatusState::Connected => {
-            writeln!(out, "{message} (answered in {} ms)", elapsed.as_millis())
+            writeln!(out, "{} (answered in {} ms).", message.trim_end_matches('.'), elapsed.as_millis())
         }
         Format::Human => writeln!(out, "{}: {message}", state.as_str()),
     };
