@@ -315,7 +315,11 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
     };
     let elapsed = started.elapsed();
     let server = client.origin().as_deref().and_then(synergy_ls::api::client::host_of);
-    let (state, message) = status(&health, None, server.as_deref().unwrap_or(""));
+    let (state, mut message) = status(&health, None, server.as_deref().unwrap_or(""));
+    // A command that has ended says what to do, not what it will do next ("retrying in 1 s").
+    if let synergy_ls::model::Health::Unavailable(why) = &health {
+        message = synergy_ls::present::unavailable_reason_batch(why);
+    }
     let mut out = std::io::stdout().lock();
     let _ = match format {
         Format::Json => writeln!(

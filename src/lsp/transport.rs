@@ -12,7 +12,7 @@
 //! when the editor's process is gone, the process ends within [`GRACE`] whatever handlers are
 //! still in flight (tower-lsp-server would wait for them, and a handler waiting on an editor
 //! that died would keep the server, and its requests to the API, alive forever). And every
-//! incoming message that may carry a token has it registered for redaction (see
+//! incoming message that carries a token has it registered for redaction (see
 //! `config::learn_tokens`) before tower-lsp-server, which logs raw messages at trace level,
 //! sees it.
 //!
@@ -87,24 +87,26 @@ impl Ending {
     }
 }
 
-/// The method of a small request or notification (messages that carry a document are large
-/// and never `shutdown` or `exit`).
-fn small_method(body: &[u8]) -> Option<String> {
+/// Whether a message is the `shutdown` request or the `exit` notification: its method, for
+/// the small messages that mention either (every other message is passed on unparsed; one
+/// that carries a document is large and never either).
+fn lifecycle_method(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Method {
         method: Option<String>,
     }
-    if body.len() > LARGE {
+    let mentions = |m: &[u8]| memchr::memmem::find(body, m).is_some();
+    if body.len() > LARGE || !(mentions(b"\"shutdown\"") || mentions(b"\"exit\"")) {
         return None;
     }
     serde_json::from_slice::<Method>(body).ok()?.method
 }
 
-/// Registers the tokens a small message carries (`initializationOptions`, a settings answer
-/// or change) for redaction before anything can log the message.
+/// Registers the tokens a message carries (`initializationOptions`, a settings answer or
+/// change) for redaction before anything can log it. Only a message with a `"token"` key is
+/// parsed: inside a JSON string the quotes would be escaped, so document text cannot match.
 fn learn_tokens(body: &[u8]) {
-    if body.len() <= LARGE
-        && memchr::memmem::find(body, b"\"token\"").is_some()
+    if memchr::memmem::find(body, b"\"token\"").is_some()
         && let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
     {
         crate::config::learn_tokens(&value);
@@ -291,7 +293,7 @@ where
                 Ok(Some(Ok(body))) => match is_json_rpc(&body) {
                     Ok(()) => {
                         learn_tokens(&body);
-                        let method = small_method(&body);
+                        let method = lifecycle_method(&body);
                         if method.as_deref() == Some("shutdown") {
                             ending.shutdown_requested();
                         }
