@@ -5,7 +5,6 @@
 //! resolved once with the same resolver the server uses, and the findings are printed
 //! rustc-style or as JSON. Exit codes are [`Exit`], documented in the README.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,12 +13,15 @@ use futures::StreamExt;
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
-use crate::config::{Config, Severity};
-
+use crate::analysis::{self, Verdict, Verdicts};
+use crate::config::Severity;
+use crate::line_index::{Encoding, LineIndex};
 use crate::model::{JobRef, Resolution, Unavailable};
 use crate::present;
-use crate::resolve::{Resolved, Resolver};
+use crate::resolve::Resolver;
 use crate::scan::{DocKind, Scanner};
+use crate::settings::Assembled;
+use crate::workspace::{self, Rules};
 
 /// Process exit codes of `check` (and of the CLI in general).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,29 +48,6 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
-}
-
-/// Files larger than this are skipped (and said so): nobody writes 64 MiB of prose.
-const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// One reference found in a file, located for people (1-based, columns in characters).
-#[derive(Debug, Clone)]
-struct Located {
-    name: String,
-    written: String,
-    line: usize,
-    column: usize,
-    end_column: usize,
-    line_text: String,
-}
-
-#[derive(Debug, Default)]
-struct Walked {
-    /// Each file, how many references it has, and those of them that need locating (see
-    /// [`NameSink::keep_undecided`]).
-    files: Vec<(PathBuf, usize, Vec<Located>)>,
-    skipped: Vec<(PathBuf, String)>,
-    errors: Vec<String>,
 }
 
 /// A problem found in a file, as printed and as serialized for `--format json`.
@@ -123,12 +102,14 @@ impl Report {
     }
 }
 
-/// Walks, scans and resolves. Errors in the options (bad globs) are `Err`.
-pub async fn run(opts: &Options, config: &Config, resolver: &Arc<Resolver>) -> Result<Report, String> {
-    let (scanner, pattern_errors) = Scanner::new(config.scan.include_code, &config.reference_patterns);
-    if let Some(e) = pattern_errors.first() {
-        return Err(format!("referencePatterns: `{}`: {}", e.pattern, e.message));
+/// Walks, scans and resolves with the settings `settings` (see [`crate::settings`]). Errors
+/// in the options (bad globs, a path that does not exist) are `Err`.
+pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>) -> Result<Report, String> {
+    if let Some(e) = settings.errors.first() {
+        return Err(e.clone());
     }
+    let config = Arc::clone(&settings.config);
+    let scanner = Arc::clone(&settings.scanner);
     // Names are resolved while the walk goes on: each is sent once, as soon as a walker thread
     // finds it, so the searches overlap the reading instead of following it.
     let (names_tx, names_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -140,7 +121,7 @@ pub async fn run(opts: &Options, config: &Config, resolver: &Arc<Resolver>) -> R
     let resolving = {
         let resolver = Arc::clone(resolver);
         let progress = progress.clone();
-        let config = config.clone();
+        let config = Arc::clone(&config);
         tokio::spawn(async move {
             tokio_stream_of(names_rx)
                 .map(|name| {
@@ -153,13 +134,13 @@ pub async fn run(opts: &Options, config: &Config, resolver: &Arc<Resolver>) -> R
                 .buffer_unordered(fanout)
                 .map(|(name, r)| {
                     progress.tick();
-                    let verdict = Verdict::of(&name, &r.resolution, &config);
+                    let verdict = Verdict::of(&name, &r.resolution, &config.diagnostics.severity);
                     if verdict.is_none() && !matches!(r.resolution, Resolution::Unavailable(_)) {
                         fine.write().unwrap_or_else(|e| e.into_inner()).insert(name.clone());
                     }
-                    (name, (r, verdict))
+                    (name, r)
                 })
-                .collect::<HashMap<String, (Resolved, Option<Verdict>)>>()
+                .collect::<Verdicts>()
                 .await
         })
     };
@@ -171,62 +152,49 @@ pub async fn run(opts: &Options, config: &Config, resolver: &Arc<Resolver>) -> R
     };
     let verdicts = resolving.await.map_err(|e| e.to_string())?;
     progress.finish();
+    let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
 
     let mut report = Report { skipped: walked.skipped, errors: walked.errors, ..Report::default() };
-    for (path, count, refs) in walked.files {
+    for file in walked.files {
         report.files += 1;
-        report.references += count;
-        let mut shown_path: Option<Arc<str>> = None;
-        for r in refs {
-            let Some((resolved, verdict)) = verdicts.get(&r.name) else { continue };
-            if let Resolution::Unavailable(why) = &resolved.resolution {
-                report.unverified += 1;
-                report.unavailable.get_or_insert_with(|| why.clone());
-                continue;
-            }
-            let Some(v) = verdict else { continue };
+        report.references += file.count;
+        let analysis = analysis::analyze(&file.refs, &verdicts, &judged);
+        report.unverified += analysis.unverified;
+        if report.unavailable.is_none() {
+            report.unavailable = analysis.unavailable;
+        }
+        if analysis.findings.is_empty() {
+            continue;
+        }
+        let shown_path: Arc<str> = display_path(&file.path).into();
+        let index = LineIndex::new(&file.text);
+        for f in analysis.findings {
+            let range = &file.refs[f.reference].range;
+            let start = index.position(&file.text, range.start, Encoding::Utf32);
+            let line = index.line_range(&file.text, start.line as usize);
+            // A reference ends on its own line; were it ever to span lines, it is marked to
+            // the end of the first.
+            let end_column = if range.end <= line.end {
+                index.position(&file.text, range.end, Encoding::Utf32).col as usize
+            } else {
+                file.text[line.clone()].chars().count()
+            };
             report.findings.push(Finding {
-                path: shown_path.get_or_insert_with(|| display_path(&path).into()).clone(),
-                line: r.line,
-                column: r.column,
-                end_column: r.end_column,
-                reference: r.written,
-                code: v.code.as_str(),
-                severity: v.level.as_str(),
-                message: v.message.clone(),
-                suggestions: v.suggestions.clone(),
-                line_text: r.line_text,
-                level: v.level,
+                path: shown_path.clone(),
+                line: start.line as usize + 1,
+                column: start.col as usize + 1,
+                end_column: end_column + 1,
+                reference: file.text[range.clone()].to_string(),
+                code: f.verdict.code.as_str(),
+                severity: f.verdict.severity.as_str(),
+                message: f.verdict.message.clone(),
+                suggestions: f.verdict.fixes.iter().map(|x| x.value.clone()).collect(),
+                line_text: file.text[line].to_string(),
+                level: f.verdict.severity,
             });
         }
     }
     Ok(report)
-}
-
-/// What every finding for one name has in common: built once per name, shared (as is the path
-/// per file) by its findings.
-struct Verdict {
-    code: crate::model::DiagnosticCode,
-    level: Severity,
-    message: Arc<str>,
-    suggestions: Arc<[String]>,
-}
-
-impl Verdict {
-    /// `None` when the reference is fine, or its kind of problem is turned off.
-    fn of(name: &str, resolution: &Resolution, config: &Config) -> Option<Verdict> {
-        let code = resolution.code()?;
-        let level = config.diagnostics.severity.of(code);
-        if level == Severity::Off {
-            return None;
-        }
-        Some(Verdict {
-            code,
-            level,
-            message: present::diagnostic_message(name, resolution)?.into(),
-            suggestions: resolution.replacements(name).into_iter().map(str::to_string).collect(),
-        })
-    }
 }
 
 fn display_path(path: &Path) -> String {
@@ -239,7 +207,7 @@ fn display_path(path: &Path) -> String {
 struct NameSink {
     seen: Mutex<std::collections::HashSet<String>>,
     /// Names already resolved to a verdict that is no finding: their references are counted
-    /// but not located (most references, in a healthy tree).
+    /// but not kept (most references, in a healthy tree).
     fine: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
     tx: tokio::sync::mpsc::UnboundedSender<String>,
 }
@@ -271,184 +239,49 @@ fn tokio_stream_of<T: Send + 'static>(
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-/// Which files a walk takes, and as what kind of text.
-struct Selection {
-    /// `--include` globs and `files.include`: files they match are checked whatever their type.
-    include: ignore::overrides::Override,
+/// A file with references, as the walk leaves it for the findings.
+#[derive(Debug)]
+struct WalkedFile {
+    path: PathBuf,
+    /// How many references it has.
+    count: usize,
+    /// Those of them not already known to be fine (see [`NameSink::keep_undecided`]).
+    refs: Vec<JobRef>,
+    /// Its text, kept only when some reference is undecided.
+    text: String,
 }
 
-impl Selection {
-    /// The kind to scan a walked file as; `None` skips it: documents are checked, other files
-    /// only when an include glob matches them (source files then by their comments, unknown
-    /// types as prose).
-    fn kind(&self, path: &Path) -> Option<DocKind> {
-        match DocKind::from_path(path) {
-            Some(kind @ (DocKind::Markdown | DocKind::Plain)) => Some(kind),
-            kind if self.include.matched(path, false).is_whitelist() => Some(kind.unwrap_or(DocKind::Plain)),
-            _ => None,
-        }
-    }
-}
-
-/// Glob rules for the walk, relative to the current folder.
-fn glob_rules(globs: &[String], negate: bool, flag: &str) -> Result<ignore::overrides::Override, String> {
-    let mut builder = ignore::overrides::OverrideBuilder::new(".");
-    for g in globs {
-        let glob = if negate { format!("!{g}") } else { g.clone() };
-        builder.add(&glob).map_err(|e| format!("{flag} {g}: {e}"))?;
-    }
-    builder.build().map_err(|e| e.to_string())
+#[derive(Debug, Default)]
+struct Walked {
+    files: Vec<WalkedFile>,
+    skipped: Vec<(PathBuf, String)>,
+    errors: Vec<String>,
 }
 
 fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, String> {
-    let mut paths = opts.paths.clone();
-    if paths.is_empty() {
-        paths.push(PathBuf::from("."));
-    }
-    for p in &paths {
-        if !p.exists() {
-            return Err(format!("{}: no such file or directory", p.display()));
-        }
-    }
-    let selection = Selection { include: glob_rules(&opts.include, false, "--include")? };
-    let excluded = glob_rules(&opts.exclude, true, "--exclude")?;
+    let rules = Rules::new(Path::new("."), &opts.include, &opts.exclude, ("--include", "--exclude"))?;
     let out = Mutex::new(Walked::default());
-    let record = |path: PathBuf, scanned: Result<(usize, Vec<Located>), String>| {
+    let visit = |path: PathBuf, kind: DocKind| {
+        let scanned = workspace::scan_file(&path, kind, scanner, |text, mut refs| {
+            let count = refs.len();
+            names.found(&refs);
+            names.keep_undecided(&mut refs);
+            let text = if refs.is_empty() { String::new() } else { text.to_string() };
+            (count, refs, text)
+        });
         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
         match scanned {
-            Ok((count, refs)) => out.files.push((path, count, refs)),
+            Ok((count, refs, text)) => out.files.push(WalkedFile { path, count, refs, text }),
             Err(why) => out.skipped.push((path, why)),
         }
+        true
     };
-    // Files named on the command line are always checked: by their type, else as prose.
-    let (files, dirs): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| p.is_file());
-    for path in files {
-        let kind = DocKind::from_path(&path).unwrap_or(DocKind::Plain);
-        record(path.clone(), scan_file(&path, kind, scanner, names));
-    }
-    if let Some((first, rest)) = dirs.split_first() {
-        let mut builder = ignore::WalkBuilder::new(first);
-        for p in rest {
-            builder.add(p);
-        }
-        builder.overrides(excluded).require_git(false);
-        builder.build_parallel().run(|| {
-            let (out, record, selection) = (&out, &record, &selection);
-            Box::new(move |entry| {
-                match entry {
-                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
-                        if let Some(kind) = selection.kind(e.path()) {
-                            let scanned = scan_file(e.path(), kind, scanner, names);
-                            record(e.into_path(), scanned);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(err) => out.lock().unwrap_or_else(|e| e.into_inner()).errors.push(err.to_string()),
-                }
-                ignore::WalkState::Continue
-            })
-        });
-    }
+    let errors = workspace::walk(&opts.paths, &rules, &visit)?;
     let mut walked = out.into_inner().unwrap_or_else(|e| e.into_inner());
-    // By path, component by component, as `Path`'s order has it, but on keys made once
-    // (separators become NUL, which sorts first), not by splitting both paths at every comparison.
-    walked.files.sort_by_cached_key(|f| {
-        let separator = |b: u8| b == b'/' || (cfg!(windows) && b == b'\\');
-        f.0.as_os_str().as_encoded_bytes().iter().map(|&b| if separator(b) { 0 } else { b }).collect::<Vec<u8>>()
-    });
+    walked.errors = errors;
+    workspace::sort_paths(&mut walked.files, |f| &f.path);
     walked.skipped.sort();
     Ok(walked)
-}
-
-/// How many references one file has, and those not already known to be fine, located; `Err`
-/// says why it was skipped. Each walker thread reads into one reused buffer, and text is
-/// validated as UTF-8 only when it holds a reference.
-fn scan_file(path: &Path, kind: DocKind, scanner: &Scanner, names: &NameSink) -> Result<(usize, Vec<Located>), String> {
-    thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
-    if len > MAX_FILE_BYTES {
-        return Err(format!("larger than {} MiB", MAX_FILE_BYTES >> 20));
-    }
-    BUFFER.with_borrow_mut(|bytes| {
-        bytes.clear();
-        bytes.reserve(len as usize + 1);
-        // Through `take`, which is also a bound if the file grows: `File::read_to_end` would
-        // ask the file system for the size a second time.
-        std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_FILE_BYTES), bytes)
-            .map_err(|e| e.to_string())?;
-        if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
-            return Err("binary".into());
-        }
-        if memchr::memmem::find(bytes, b"job:").is_none() && !scanner.has_patterns() {
-            return Ok((0, Vec::new()));
-        }
-        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-        // A byte order mark is not text: columns on the first line start after it.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut refs = scanner.scan(text, kind);
-        let count = refs.len();
-        names.found(&refs);
-        names.keep_undecided(&mut refs);
-        Ok((count, locate(text, refs)))
-    })
-}
-
-/// Line and column (1-based, in characters) of each reference, with its line for display.
-/// One forward pass over the text (references come in order); line breaks are `\n`, `\r\n`
-/// and a lone `\r`, as in `line_index::LineIndex`.
-fn locate(text: &str, refs: Vec<JobRef>) -> Vec<Located> {
-    let bytes = text.as_bytes();
-    // Without a `\r` (most files), line breaks are counted a stretch at a time (memchr's
-    // vectorised count) instead of stopping at each one.
-    let has_cr = memchr::memchr(b'\r', bytes).is_some();
-    let (mut line, mut line_start, mut pos) = (0usize, 0usize, 0usize);
-    let mut advance = |to: usize, line: &mut usize, line_start: &mut usize| {
-        if !has_cr {
-            let to = to.max(pos);
-            *line += memchr::memchr_iter(b'\n', &bytes[pos..to]).count();
-            if let Some(i) = memchr::memrchr(b'\n', &bytes[pos..to]) {
-                *line_start = pos + i + 1;
-            }
-            pos = to;
-            return;
-        }
-        while let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[pos..to]) {
-            let at = pos + i;
-            let crlf = bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n');
-            let next = if crlf { at + 2 } else { at + 1 };
-            if next > to {
-                break; // the reference starts between the halves of a CRLF: not possible
-            }
-            *line += 1;
-            *line_start = next;
-            pos = next;
-        }
-        pos = pos.max(to);
-    };
-    refs.into_iter()
-        .map(|r| {
-            advance(r.range.start, &mut line, &mut line_start);
-            let line_end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..]).map_or(text.len(), |i| line_start + i);
-            let line_text = text[line_start..line_end].to_string();
-            let column = text[line_start..r.range.start].chars().count();
-            let end_column = if r.range.end <= line_end {
-                column + text[r.range.clone()].chars().count()
-            } else {
-                line_text.chars().count()
-            };
-            Located {
-                name: r.name,
-                written: text[r.range].to_string(),
-                line: line + 1,
-                column: column + 1,
-                end_column: end_column + 1,
-                line_text,
-            }
-        })
-        .collect()
 }
 
 /// rustc-style output.
@@ -552,7 +385,6 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::line_index::{Encoding, LineIndex};
 
     fn finding(level: Severity) -> Finding {
         Finding {
@@ -604,32 +436,5 @@ mod tests {
         report.findings = vec![finding(Severity::Error)];
         report.unverified = 0;
         assert_eq!(report.exit(), Exit::Stale);
-    }
-
-    /// The one-pass locator agrees with the line index on every line-break style and on
-    /// multi-byte characters.
-    #[test]
-    fn locate_agrees_with_the_line_index() {
-        let with_cr = "a job:One\r\nb 😀 job:\"Two x\"\rc\n\njob:Three\r\n\r\nzz job:Four";
-        let without = "a job:One job:Two\nb 😀 job:\"Two x\"\nc\n\njob:Three\n\n\nzz job:Four";
-        for text in [with_cr, without] {
-            locate_agrees(text);
-        }
-    }
-
-    fn locate_agrees(text: &str) {
-        let refs = Scanner::default().scan(text, DocKind::Plain);
-        assert!(refs.len() >= 4);
-        let index = LineIndex::new(text);
-        for (r, l) in refs.iter().zip(locate(text, refs.clone())) {
-            let start = index.position(text, r.range.start, Encoding::Utf32);
-            let end = index.position(text, r.range.end, Encoding::Utf32);
-            assert_eq!(
-                (l.line, l.column, l.end_column),
-                (start.line as usize + 1, start.col as usize + 1, end.col as usize + 1),
-                "{l:?}"
-            );
-            assert_eq!(l.line_text, &text[index.line_range(text, start.line as usize)], "{l:?}");
-        }
     }
 }

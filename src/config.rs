@@ -101,6 +101,7 @@ pub struct Config {
     pub reference_patterns: Vec<String>,
     pub scan: ScanConfig,
     pub files: FilesConfig,
+    pub workspace: WorkspaceConfig,
     /// Most requests in flight to the server at once.
     pub max_concurrent_requests: usize,
     /// Allow plain `http://` to a non-loopback host (the token then crosses the network in clear).
@@ -124,6 +125,7 @@ impl Default for Config {
             reference_patterns: Vec::new(),
             scan: ScanConfig::default(),
             files: FilesConfig::default(),
+            workspace: WorkspaceConfig::default(),
             max_concurrent_requests: 8,
             allow_insecure_http: false,
             ca_certificates: Vec::new(),
@@ -230,6 +232,28 @@ pub struct FilesConfig {
     pub include: Vec<String>,
     /// Globs of files never to check. `check --exclude` adds to these.
     pub exclude: Vec<String>,
+}
+
+/// The language server's workspace index: every file of every workspace folder, not only the
+/// open ones, is checked, with the same walk as `check` (`.gitignore`, hidden files, the
+/// document list, `files.include` / `files.exclude`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkspaceConfig {
+    /// Index and check the whole workspace (else only open documents).
+    pub enabled: bool,
+    /// More globs of files to index, besides `files.include`.
+    pub include: Vec<String>,
+    /// More globs of files never to index, besides `files.exclude`.
+    pub exclude: Vec<String>,
+    /// Most files indexed; past it, the server says so once and indexes the first ones.
+    pub max_files: usize,
+}
+
+impl Default for WorkspaceConfig {
+    fn default() -> WorkspaceConfig {
+        WorkspaceConfig { enabled: true, include: Vec::new(), exclude: Vec::new(), max_files: 20_000 }
+    }
 }
 
 /// The file read from the workspace root.
@@ -369,14 +393,21 @@ pub fn env_layer(get: impl Fn(&str) -> Option<String>) -> Value {
 /// Reads `.synergy.toml` in `root` as a layer. `Ok(None)` when there is none.
 pub fn file_layer(root: &std::path::Path) -> Result<Option<Value>, String> {
     let path = root.join(CONFIG_FILE);
-    let text = match std::fs::read_to_string(&path) {
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        _ => file_layer_at(&path).map(Some),
+    }
+}
+
+/// Reads a settings file (TOML, [`Config`]'s shape) as a layer; a missing file is an error.
+pub fn file_layer_at(path: &std::path::Path) -> Result<Value, String> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("Could not read {}: {e}", path.display())),
     };
     let table: toml::Table =
         toml::from_str(&text).map_err(|e| format!("{} is not valid TOML: {}", path.display(), e.message()))?;
-    serde_json::to_value(table).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    serde_json::to_value(table).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Runs `tokenCommand` and returns its trimmed output. The error never contains the output.

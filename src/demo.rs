@@ -7,8 +7,9 @@
 //! `--examples DIR` checks a folder of the user's instead.
 
 use crate::check::{self, Exit, Options};
-use crate::config::{Config, Secret};
+use crate::config::{Layers, Source};
 use crate::resolve::Resolver;
+use crate::settings::Assembler;
 use crate::simulator::{SimConfig, Simulator};
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,10 +65,13 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
     };
     writeln!(out, "Checking {shown} against it, as `synergy-ls check` would:\n")?;
 
-    let config = Config { server_url: Some(sim.url()), token: Some(Secret::new(token.clone())), ..Config::default() };
-    let resolver = Resolver::from_config(&config);
+    let mut layers = Layers::default();
+    // As if SYNERGY_URL and SYNERGY_TOKEN were set.
+    layers.set(Source::Environment, serde_json::json!({ "serverUrl": sim.url(), "token": token }));
+    let settings = Assembler::default().assemble(&layers).await;
+    let resolver = Resolver::from_config(&settings.config);
     let opts = Options { paths, include: Vec::new(), exclude: Vec::new() };
-    let mut report = check::run(&opts, &config, &resolver).await.map_err(anyhow::Error::msg)?;
+    let mut report = check::run(&opts, &settings, &resolver).await.map_err(anyhow::Error::msg)?;
     if let Some(unpacked) = &unpacked {
         // As `check` shows paths: with `/` on every platform.
         let mut prefix = format!("{}/", unpacked.0.display());

@@ -28,6 +28,7 @@
 //! - Stdout belongs to the LSP protocol in `serve`: nothing prints; logs go to stderr.
 //! - No lock is held across an `.await`.
 
+pub mod analysis;
 pub mod api;
 pub mod check;
 pub mod config;
@@ -41,4 +42,6 @@ pub mod model;
 pub mod present;
 pub mod resolve;
 pub mod scan;
+pub mod settings;
 pub mod simulator;
+pub mod workspace;

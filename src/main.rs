@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use synergy_ls::api::{Client, ClientSettings};
+use synergy_ls::api::Client;
 use synergy_ls::check::{self, Exit, Format, Options};
 use synergy_ls::config::{self, Layers, Source};
 use synergy_ls::resolve::Resolver;
+use synergy_ls::settings::{Assembled, Assembler};
 use synergy_ls::simulator::{self, Fault, MatchMode, SimConfig, Simulator};
 
 /// mimalloc instead of glibc malloc: publishing diagnostics builds and frees many small JSON
@@ -213,18 +214,13 @@ fn main() -> ExitCode {
 }
 
 /// The settings for a command-line run: `--config` (or `./.synergy.toml`), the environment and
-/// `--server-url`, with `tokenCommand` run. Warnings and errors go to stderr.
-async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<config::Config, Exit> {
+/// `--server-url`, assembled as the server assembles them (`settings::Assembler`). Warnings go
+/// to stderr; an error (unreadable settings file, failed `tokenCommand`, bad pattern) is exit 3.
+async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<Assembled, Exit> {
     let mut stderr = std::io::stderr();
     let mut layers = Layers::default();
     let file = match &config_file {
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str::<toml::Table>(&text)
-                .map_err(|e| format!("{} is not valid TOML: {}", path.display(), e.message()))
-                .and_then(|t| serde_json::to_value(t).map_err(|e| e.to_string()))
-                .map(Some),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-        },
+        Some(path) => config::file_layer_at(path).map(Some),
         None => config::file_layer(std::path::Path::new(".")),
     };
     match file {
@@ -239,47 +235,33 @@ async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) ->
     if let Some(url) = server_url {
         layers.set(Source::CommandLine, json!({ "serverUrl": url }));
     }
-    let (mut config, warnings) = layers.build();
-    for w in &warnings {
+    let assembled = Assembler::default().assemble(&layers).await;
+    for w in &assembled.warnings {
         let _ = writeln!(stderr, "warning: {w}");
     }
-    if config.token.is_none() {
-        if let Some(cmd) = config.token_command.clone() {
-            match config::run_token_command(&cmd).await {
-                Ok(t) => config.token = Some(t),
-                Err(e) => {
-                    let _ = writeln!(stderr, "error: {e}");
-                    return Err(Exit::Usage);
-                }
-            }
-        }
+    if let Some(e) = assembled.errors.first() {
+        let _ = writeln!(stderr, "error: {e}");
+        return Err(Exit::Usage);
     }
-    let settings = ClientSettings::from_config(&config);
-    if let Some(w) = synergy_ls::api::client::insecure_warning(&settings) {
-        let _ = writeln!(stderr, "warning: {w}");
-    }
-    Ok(config)
+    Ok(assembled)
 }
 
 async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
     let mut stderr = std::io::stderr();
-    let config = match cli_config(config_file, server_url).await {
+    let settings = match cli_config(config_file, server_url).await {
         Ok(c) => c,
         Err(exit) => return exit,
     };
     // One HTTP client (building one loads the system's root certificates).
-    let client = Client::new(&ClientSettings::from_config(&config));
+    let client = Client::new(&settings.client);
     if let Some(err) = client.config_error() {
         let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
         let _ = writeln!(stderr, "error: {why}");
         return Exit::Usage;
     }
-    let resolver = Resolver::new(
-        client,
-        synergy_ls::resolve::Settings::from_config(&config),
-        std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock),
-    );
-    let report = match check::run(&opts, &config, &resolver).await {
+    let resolver =
+        Resolver::new(client, settings.resolver.clone(), std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock));
+    let report = match check::run(&opts, &settings, &resolver).await {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(stderr, "error: {e}");
@@ -300,11 +282,11 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
 /// `synergy-ls status`: one search request, reported like the editor's status item.
 async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
     use synergy_ls::present::{StatusState, status};
-    let config = match cli_config(config_file, server_url).await {
+    let settings = match cli_config(config_file, server_url).await {
         Ok(c) => c,
         Err(exit) => return exit,
     };
-    let client = Client::new(&ClientSettings::from_config(&config));
+    let client = Client::new(&settings.client);
     let started = std::time::Instant::now();
     let health = match client.config_error() {
         Some(err) => synergy_ls::model::Health::Unavailable(err.to_unavailable()),

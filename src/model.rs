@@ -300,9 +300,15 @@ pub enum Health {
     Unavailable(Unavailable),
 }
 
+/// A character allowed in a bare name: Unicode letters and digits, `_ - . /`. The quoting
+/// rules below and the scanner's grammar both stand on it.
+pub fn is_bare_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/')
+}
+
 /// Whether a name can be written bare (`job:Name`) or needs quotes (`job:"Name"`).
 pub fn needs_quotes(name: &str) -> bool {
-    name.is_empty() || name.ends_with('.') || !name.chars().all(crate::scan::is_bare_char)
+    name.is_empty() || name.ends_with('.') || !name.chars().all(is_bare_char)
 }
 
 /// The reference text for a name in the built-in grammar, without the `job:` prefix.

@@ -1,12 +1,15 @@
 //! Request handlers: convert in, call the domain, convert out. Each takes the state and the
 //! request's parameters and never holds a document lock across an `.await`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tower_lsp_server::ls_types::{
-    CodeActionParams, CodeActionResponse, CompletionList, CompletionParams, CompletionResponse, DocumentLink,
-    DocumentLinkParams, Hover, HoverParams, NumberOrString, Range, Uri,
+    CodeActionParams, CodeActionResponse, CompletionList, CompletionParams, CompletionResponse, DocumentHighlight,
+    DocumentHighlightKind, DocumentHighlightParams, DocumentLink, DocumentLinkParams, Hover, HoverParams, Location,
+    NumberOrString, OneOf, Range, ReferenceParams, SymbolKind, Uri, WorkspaceSymbol, WorkspaceSymbolParams,
+    WorkspaceSymbolResponse,
 };
 
 use super::from_proto;
@@ -114,8 +117,8 @@ pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option
         let Some(resolved) = verdict(state, &r.name).await else { continue };
         let code = resolved.resolution.code().map(|c| NumberOrString::String(c.as_str().into()));
         let diagnostic = params.context.diagnostics.iter().find(|d| d.range == range && d.code == code).cloned();
-        for fix in to_proto::fixes(&r, &resolved.resolution) {
-            actions.push(to_proto::code_action(&uri, &r, edit_range, fix, diagnostic.clone()));
+        for fix in crate::analysis::fixes(&r.name, &resolved.resolution) {
+            actions.push(to_proto::code_action(&uri, r.form, edit_range, &fix, diagnostic.clone()));
         }
     }
     Some(actions)
@@ -142,4 +145,116 @@ pub async fn document_links(state: &Arc<State>, params: DocumentLinkParams) -> O
         })
         .collect();
     Some(links)
+}
+
+/// The identity of the reference under the cursor, if any.
+fn identity_at(
+    state: &Arc<State>,
+    uri: &Uri,
+    position: tower_lsp_server::ls_types::Position,
+) -> Option<super::workspace::Identity> {
+    let at = Range { start: position, end: position };
+    let Located { r, .. } = located_refs(state, uri, Some(at))?.into_iter().next()?;
+    Some(state.identity(&r.name))
+}
+
+/// `textDocument/references`: every reference to the same job in the workspace, open or not
+/// (same job = same ID when the name resolves; the same name otherwise). The declaration flag
+/// is moot: a job is declared on the server, not in a file.
+pub async fn references(state: &Arc<State>, params: ReferenceParams) -> Option<Vec<Location>> {
+    let p = params.text_document_position;
+    let wanted = identity_at(state, &p.text_document.uri, p.position)?;
+    let mut memo: HashMap<Box<str>, bool> = HashMap::new();
+    let locations = state
+        .all_references()
+        .into_iter()
+        .filter(|(_, name, _)| *memo.entry(name.clone()).or_insert_with(|| state.identity(name) == wanted))
+        .map(|(uri, _, range)| Location { uri, range: to_proto::range_of(range) })
+        .collect();
+    Some(locations)
+}
+
+/// `textDocument/documentHighlight`: the references to the same job in this document.
+pub async fn document_highlight(state: &Arc<State>, params: DocumentHighlightParams) -> Option<Vec<DocumentHighlight>> {
+    let p = params.text_document_position_params;
+    let uri = p.text_document.uri;
+    let wanted = identity_at(state, &uri, p.position)?;
+    let mut memo: HashMap<String, bool> = HashMap::new();
+    let highlights = located_refs(state, &uri, None)?
+        .into_iter()
+        .filter(|l| *memo.entry(l.r.name.clone()).or_insert_with(|| state.identity(&l.r.name) == wanted))
+        .map(|l| DocumentHighlight { range: l.range, kind: Some(DocumentHighlightKind::TEXT) })
+        .collect();
+    Some(highlights)
+}
+
+/// Symbols listed at most, as other servers bound `workspace/symbol`.
+const SYMBOL_LIMIT: usize = 256;
+
+/// `workspace/symbol`: the jobs referenced in the workspace whose name matches the query
+/// (fuzzy: its characters in order, ignoring case), each at its first reference. Names that
+/// resolve to no single job are listed as written, with why in the container name.
+pub async fn workspace_symbol(state: &Arc<State>, params: WorkspaceSymbolParams) -> Option<WorkspaceSymbolResponse> {
+    let query = params.query.to_lowercase();
+    let mut seen: HashMap<super::workspace::Identity, ()> = HashMap::new();
+    let mut by_name: HashMap<Box<str>, Option<super::workspace::Identity>> = HashMap::new();
+    let mut symbols = Vec::new();
+    let mut refs = state.all_references();
+    // The first reference in path order, then position.
+    refs.sort_by(|a, b| (a.0.as_str(), a.2.0).cmp(&(b.0.as_str(), b.2.0)));
+    for (uri, name, range) in refs {
+        let identity = by_name
+            .entry(name.clone())
+            .or_insert_with(|| {
+                let resolved = state.resolver.resolve_cached(&name).map(|r| r.resolution);
+                let shown = match &resolved {
+                    Some(Resolution::Found(job)) => job.name().to_string(),
+                    _ => name.rsplit('/').next().unwrap_or(&name).to_string(),
+                };
+                fuzzy_match(&query, &shown).then(|| state.identity(&name))
+            })
+            .clone();
+        let Some(identity) = identity else { continue };
+        if seen.insert(identity, ()).is_some() {
+            continue;
+        }
+        let (label, container) = match state.resolver.resolve_cached(&name).map(|r| r.resolution) {
+            Some(Resolution::Found(job)) => (job.name().to_string(), Some(job.path().to_string())),
+            Some(Resolution::Unavailable(_)) | None => (name.to_string(), Some("not checked yet".to_string())),
+            Some(other) => (
+                name.to_string(),
+                Some(other.code().map(|c| c.as_str().to_string()).unwrap_or_else(|| "not a single job".into())),
+            ),
+        };
+        #[allow(deprecated)]
+        symbols.push(WorkspaceSymbol {
+            name: label,
+            kind: SymbolKind::OBJECT,
+            tags: None,
+            container_name: container,
+            location: OneOf::Left(Location { uri, range: to_proto::range_of(range) }),
+            data: None,
+        });
+        if symbols.len() >= SYMBOL_LIMIT {
+            break;
+        }
+    }
+    Some(WorkspaceSymbolResponse::Nested(symbols))
+}
+
+/// Whether every character of `query` (lower case) appears in `name` in order, ignoring case.
+fn fuzzy_match(query: &str, name: &str) -> bool {
+    let mut chars = name.chars().flat_map(char::to_lowercase);
+    query.chars().all(|q| chars.any(|c| c == q))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fuzzy() {
+        assert!(super::fuzzy_match("", "Riverside"));
+        assert!(super::fuzzy_match("rvsd", "Riverside"));
+        assert!(super::fuzzy_match("hwy24", "Highway Upgrade 2024"));
+        assert!(!super::fuzzy_match("sdr", "Riverside"));
+    }
 }

@@ -1,19 +1,29 @@
 //! The language server: the only module that speaks LSP.
 //!
-//! - [`server`]: capabilities and thin handlers (`LanguageServer` impl).
-//! - [`handlers`]: hover, completion, code actions, document links.
-//! - [`state`]: settings, document checks (debounced, version-checked), health messages.
+//! - [`server`]: the thin `LanguageServer` impl (every handler under the panic guard).
+//! - [`capabilities`]: what the client can do (`Caps`) and what the server offers.
+//! - [`ext`]: what synergy-ls adds to LSP (`synergy/status`, commands).
+//! - [`handlers`]: hover, completion, code actions, links, references, highlights, symbols.
+//! - [`state`]: the shared state, split by job into [`settings`], [`health`] (status,
+//!   warnings, the health watcher, the editor's process), [`diagnostics`] (open documents
+//!   and unopened files) and [`workspace`] (folders, index, watched files).
 //! - [`documents`]: open documents and their edits.
 //! - [`from_proto`] / [`to_proto`]: the conversions; positions go through `line_index`.
 //! - [`transport`]: the framing guard that keeps one malformed message from ending the session.
 
+pub mod capabilities;
+pub mod diagnostics;
 pub mod documents;
+pub mod ext;
 pub mod from_proto;
 pub mod handlers;
+pub mod health;
 pub mod server;
+pub mod settings;
 pub mod state;
 pub mod to_proto;
 pub mod transport;
+pub mod workspace;
 
 use tower_lsp_server::{LspService, Server as Transport};
 
@@ -46,11 +56,23 @@ pub(crate) fn release_memory() {
 /// `exit`, or the editor's process gone); returns the process exit code (0 after `shutdown`,
 /// else 1).
 pub async fn serve_stdio() -> u8 {
+    serve(tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serves LSP over any byte streams, behind the same framing guard as [`serve_stdio`] (the
+/// in-process test harness uses a `tokio::io::duplex` pair); returns the session's exit code.
+pub async fn serve<I, O>(input: I, output: O) -> u8
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let ending = transport::Ending::default();
     let ends = ending.clone();
-    transport::serve(tokio::io::stdin(), tokio::io::stdout(), ending, |input, output, outbox| {
+    transport::serve(input, output, ending, |input, output, outbox| {
         Box::pin(async move {
-            let (service, socket) = LspService::new(move |client| server::Server::with_outbox(client, outbox, ends));
+            let (service, socket) = LspService::build(move |client| server::Server::with_outbox(client, outbox, ends))
+                .custom_method("window/workDoneProgress/cancel", server::Server::on_progress_cancel)
+                .finish();
             Transport::new(input, output, socket).serve(service).await;
         })
     })

@@ -9,9 +9,11 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
+use super::capabilities::{self, Caps};
 use super::documents::Document;
-use super::state::{Caps, State};
-use super::{from_proto, handlers, to_proto};
+use super::ext::{PANIC_COMMAND, REFRESH_COMMAND};
+use super::state::State;
+use super::{from_proto, handlers};
 use crate::config::{Source, env_layer, file_layer};
 use crate::scan::DocKind;
 
@@ -33,11 +35,6 @@ async fn guarded<T>(method: &'static str, fut: impl std::future::Future<Output =
         }
     })
 }
-
-/// The command that drops the cache and re-checks open documents.
-pub const REFRESH_COMMAND: &str = "synergy.refresh";
-/// A command that panics, honoured only with `SYNERGY_TEST_PANIC` set (for the tests).
-const PANIC_COMMAND: &str = "synergy.test.panic";
 
 /// For the tests of the panic guard: panics when `SYNERGY_TEST_PANIC` names `method`, with the
 /// token in the message (which must come out scrubbed). Reads one environment variable.
@@ -78,7 +75,7 @@ impl Server {
         match tokio::time::timeout(CLIENT_WAIT, self.state.client.configuration(vec![item])).await {
             Ok(Ok(mut values)) if !values.is_empty() => {
                 if let Some(v) = from_proto::settings(Some(values.remove(0))) {
-                    self.state.set_layer(Source::EditorSettings, v);
+                    self.state.settings.set_layer(Source::EditorSettings, v);
                 }
             }
             Ok(Ok(_)) => {}
@@ -90,86 +87,80 @@ impl Server {
         }
     }
 
+    /// Applies the settings and re-checks; the workspace is indexed again when a setting that
+    /// chooses or scans its files changed (once the first index has started).
     async fn reload_and_recheck(&self) {
+        let before = files_key(&self.state.config());
         let warnings = self.state.reload().await;
         self.state.warn(warnings).await;
         self.state.publish_status().await;
-        self.state.revalidate_all();
+        if files_key(&self.state.config()) != before && self.state.workspace.indexed().is_some() {
+            let state = Arc::clone(&self.state);
+            tokio::spawn(async move { state.index_workspace().await });
+        }
+        self.state.answers_changed();
+    }
+
+    /// `window/workDoneProgress/cancel`: the user cancelled the workspace index.
+    pub async fn on_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        self.state.workspace.cancel(Some(&params.token));
     }
 }
 
-fn workspace_root(params: &InitializeParams) -> Option<std::path::PathBuf> {
-    let folder = params.workspace_folders.as_ref().and_then(|f| f.first()).map(|f| f.uri.clone());
+/// The settings that decide which files the workspace index reads and how it scans them.
+fn files_key(c: &crate::config::Config) -> String {
+    serde_json::json!([c.workspace, c.files, c.scan, c.reference_patterns]).to_string()
+}
+
+/// Every workspace folder as a path (`rootUri`, then `rootPath`, when the client sends no
+/// folders); folders that are not `file:` URIs are left out.
+fn workspace_folders(params: &InitializeParams) -> Vec<std::path::PathBuf> {
     #[allow(deprecated)]
-    let uri = folder.or_else(|| params.root_uri.clone())?;
-    uri.to_file_path().map(|p| p.into_owned())
+    let root = params.root_uri.clone();
+    let uris: Vec<Uri> = match &params.workspace_folders {
+        Some(folders) if !folders.is_empty() => folders.iter().map(|f| f.uri.clone()).collect(),
+        _ => root.into_iter().collect(),
+    };
+    let mut paths: Vec<std::path::PathBuf> =
+        uris.iter().filter_map(|u| u.to_file_path().map(|p| p.into_owned())).collect();
+    #[allow(deprecated)]
+    if paths.is_empty()
+        && let Some(p) = &params.root_path
+    {
+        paths.push(p.into());
+    }
+    paths
 }
 
 impl Server {
     async fn on_initialize(&self, params: InitializeParams) -> InitializeResult {
         panic_for_tests("initialize", &self.state);
-        let caps = &params.capabilities;
-        let markdown_hover = from_proto::markdown_hover(caps);
-        let markdown_completion = from_proto::markdown_completion(caps);
-        let insert_replace = from_proto::insert_replace(caps);
-        let pull_configuration = caps.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false);
-        let encoding = from_proto::encoding(caps);
-        let shows_status = from_proto::shows_status(caps);
-        let _ = self.state.caps.set(Caps {
-            encoding,
-            markdown_hover,
-            markdown_completion,
-            insert_replace,
-            pull_configuration,
-            shows_status,
-        });
+        let caps = Caps::from_client(&params.capabilities);
+        let _ = self.state.caps.set(caps.clone());
         if let Some(pid) = params.process_id {
             self.state.watch_client_process(pid);
         }
 
         let mut warnings = Vec::new();
-        if let Some(root) = workspace_root(&params) {
-            match file_layer(&root) {
-                Ok(Some(v)) => self.state.set_layer(Source::File, v),
+        let folders = workspace_folders(&params);
+        if let Some(root) = folders.first() {
+            match file_layer(root) {
+                Ok(Some(v)) => self.state.settings.set_layer(Source::File, v),
                 Ok(None) => {}
                 Err(e) => warnings.push(e),
             }
         }
-        self.state.set_layer(Source::Environment, env_layer(|k| std::env::var(k).ok()));
+        self.state.set_folders(folders);
+        self.state.settings.set_layer(Source::Environment, env_layer(|k| std::env::var(k).ok()));
         if let Some(v) = from_proto::settings(params.initialization_options) {
-            self.state.set_layer(Source::InitializationOptions, v);
+            self.state.settings.set_layer(Source::InitializationOptions, v);
         }
         warnings.extend(self.state.reload().await);
         // Shown once the client is ready for messages (after `initialized`).
         self.state.warn(warnings).await;
 
         InitializeResult {
-            capabilities: ServerCapabilities {
-                position_encoding: Some(to_proto::encoding_kind(encoding)),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-                    open_close: Some(true),
-                    change: Some(TextDocumentSyncKind::INCREMENTAL),
-                    ..Default::default()
-                })),
-                hover_provider: Some(HoverProviderCapability::Simple(true)),
-                completion_provider: Some(CompletionOptions {
-                    trigger_characters: Some(vec![":".into(), "\"".into()]),
-                    ..Default::default()
-                }),
-                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
-                    ..Default::default()
-                })),
-                document_link_provider: Some(DocumentLinkOptions {
-                    resolve_provider: Some(false),
-                    work_done_progress_options: Default::default(),
-                }),
-                execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: vec![REFRESH_COMMAND.into()],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
+            capabilities: capabilities::server(&caps),
             server_info: Some(ServerInfo {
                 name: "synergy-ls".into(),
                 version: Some(env!("CARGO_PKG_VERSION").into()),
@@ -187,7 +178,21 @@ impl Server {
         } else {
             self.state.publish_status().await;
         }
-        self.state.mark_settings_ready();
+        self.state.settings.mark_ready();
+        if self.state.caps().watch_files {
+            let registered = tokio::time::timeout(
+                CLIENT_WAIT,
+                self.state.client.register_capability(vec![capabilities::watch_registration()]),
+            )
+            .await;
+            if !matches!(registered, Ok(Ok(()))) {
+                tracing::warn!(
+                    "the client did not register the file watchers; files changed outside the editor are seen on the next re-index"
+                );
+            }
+        }
+        let state = Arc::clone(&self.state);
+        tokio::spawn(async move { state.index_workspace().await });
     }
 
     async fn on_did_open(&self, params: DidOpenTextDocumentParams) {
@@ -196,6 +201,13 @@ impl Server {
         let path = doc.uri.to_file_path();
         let kind = DocKind::for_editor(path.as_deref(), &doc.language_id);
         self.state.docs.insert(doc.uri.clone(), Document::new(doc.text, doc.version, kind));
+        // A pull client pulls the document's own diagnostics: what was pushed for the file
+        // while it was closed goes (a push client's document publishes over it).
+        if let Some((_, true)) = self.state.workspace.set_open(&doc.uri, true)
+            && self.state.caps().pull_diagnostics
+        {
+            self.state.publish_diagnostics(doc.uri.clone(), Vec::new(), None).await;
+        }
         self.state.schedule(doc.uri, Duration::ZERO);
     }
 
@@ -225,13 +237,26 @@ impl Server {
         if self.state.docs.remove(&uri).is_some_and(|(_, doc)| doc.text.len() >= super::LARGE_DOCUMENT) {
             super::release_memory();
         }
-        self.state.publish_diagnostics(uri, Vec::new(), None).await;
+        self.state.publish_diagnostics(uri.clone(), Vec::new(), None).await;
+        // An unopened file's diagnostics come from the index again.
+        if let Some((path, _)) = self.state.workspace.set_open(&uri, false) {
+            self.state.reindex_closed(path).await;
+        }
+    }
+
+    async fn on_did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let paths = |folders: Vec<WorkspaceFolder>| -> Vec<std::path::PathBuf> {
+            folders.into_iter().filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned())).collect()
+        };
+        let (added, removed) = (paths(params.event.added), paths(params.event.removed));
+        let state = Arc::clone(&self.state);
+        tokio::spawn(async move { state.change_folders(added, removed).await });
     }
 
     async fn on_did_change_configuration(&self, params: DidChangeConfigurationParams) {
         panic_for_tests("workspace/didChangeConfiguration", &self.state);
         match from_proto::settings(Some(params.settings)) {
-            Some(v) => self.state.set_layer(Source::EditorSettings, v),
+            Some(v) => self.state.settings.set_layer(Source::EditorSettings, v),
             None => self.pull_settings().await,
         }
         self.reload_and_recheck().await;
@@ -247,7 +272,7 @@ impl Server {
             return Err(Error::invalid_params(format!("unknown command {}", params.command)));
         }
         self.state.resolver.clear();
-        self.state.revalidate_all();
+        self.state.answers_changed();
         Ok(None)
     }
 }
@@ -301,5 +326,33 @@ impl LanguageServer for Server {
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
         guarded("workspace/executeCommand", self.on_execute_command(params)).await?
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let _ = guarded("workspace/didChangeWorkspaceFolders", self.on_did_change_workspace_folders(params)).await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let _ = guarded("workspace/didChangeWatchedFiles", async { self.state.files_changed(params.changes) }).await;
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        guarded("textDocument/references", handlers::references(&self.state, params)).await
+    }
+
+    async fn document_highlight(&self, params: DocumentHighlightParams) -> Result<Option<Vec<DocumentHighlight>>> {
+        guarded("textDocument/documentHighlight", handlers::document_highlight(&self.state, params)).await
+    }
+
+    async fn diagnostic(&self, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
+        guarded("textDocument/diagnostic", self.state.document_diagnostic(params)).await
+    }
+
+    async fn workspace_diagnostic(&self, params: WorkspaceDiagnosticParams) -> Result<WorkspaceDiagnosticReportResult> {
+        guarded("workspace/diagnostic", self.state.workspace_diagnostic(params)).await
+    }
+
+    async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
+        guarded("workspace/symbol", handlers::workspace_symbol(&self.state, params)).await
     }
 }

@@ -1,5 +1,6 @@
-//! Domain types out to LSP: ranges, diagnostics, hovers, completion items, code actions, links.
-//! The only place (with `from_proto`) that builds LSP types.
+//! Domain types out to LSP: ranges, diagnostics, hovers, completion items, code actions,
+//! locations. Conversions only: what is a problem and which fix is preferred is decided in
+//! `analysis`. The only place (with `from_proto`, `capabilities` and `ext`) that builds LSP types.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,9 +12,10 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::documents::Document;
+use crate::analysis::{Fix, Verdict};
 use crate::config::Severity;
 use crate::line_index::{Encoding, LineCol};
-use crate::model::{Job, JobRef, RefForm, Resolution, format_name};
+use crate::model::{Job, RefForm, format_name};
 use crate::present;
 
 pub const SOURCE: &str = "synergy";
@@ -44,38 +46,21 @@ pub fn severity(s: Severity) -> Option<DiagnosticSeverity> {
     }
 }
 
-/// The diagnostic for a reference, `None` when the verdict is not a problem or its code is off.
-/// A diagnostic without its range: what every reference to one name shares.
-pub struct DiagnosticShape {
-    severity: DiagnosticSeverity,
-    code: &'static str,
-    message: String,
-}
-
-impl DiagnosticShape {
-    /// The diagnostic at `range`.
-    pub fn at(&self, range: Range) -> Diagnostic {
-        Diagnostic {
-            range,
-            severity: Some(self.severity),
-            code: Some(NumberOrString::String(self.code.into())),
-            source: Some(SOURCE.into()),
-            message: self.message.clone(),
-            ..Default::default()
-        }
+/// The diagnostic for a verdict at `range`.
+pub fn diagnostic(verdict: &Verdict, range: Range) -> Diagnostic {
+    Diagnostic {
+        range,
+        severity: severity(verdict.severity),
+        code: Some(NumberOrString::String(verdict.code.as_str().into())),
+        source: Some(SOURCE.into()),
+        message: verdict.message.to_string(),
+        ..Default::default()
     }
 }
 
-/// The diagnostic for references to `name`, `None` when the verdict is not a problem or its
-/// code is turned off.
-pub fn diagnostic_shape(
-    name: &str,
-    resolution: &Resolution,
-    severities: &crate::config::SeverityConfig,
-) -> Option<DiagnosticShape> {
-    let code = resolution.code()?;
-    let severity = severity(severities.of(code))?;
-    Some(DiagnosticShape { severity, code: code.as_str(), message: present::diagnostic_message(name, resolution)? })
+/// A range given as two positions (the workspace index's form).
+pub fn range_of((start, end): (LineCol, LineCol)) -> Range {
+    Range { start: position(start), end: position(end) }
 }
 
 /// A hash of what a client sees of a diagnostics list, to skip publishing the same list twice
@@ -160,44 +145,21 @@ pub fn completion_items(jobs: &[Arc<Job>], target: &CompletionTarget) -> Vec<Com
         .collect()
 }
 
-/// Quick fixes for one reference: the replacement names and their titles.
-pub fn fixes(r: &JobRef, resolution: &Resolution) -> Vec<(String, String, bool)> {
-    // The title's verb, and whether the fix at this position is the preferred one: the new
-    // name of a renamed job, or the only differently-cased match.
-    let (verb, preferred): (&str, &dyn Fn(usize) -> bool) = match resolution {
-        Resolution::Unknown { renamed, .. } => ("Replace with", &|i| *renamed && i == 0),
-        Resolution::CaseMismatch(jobs) => ("Change to", &|_| jobs.len() == 1),
-        Resolution::Ambiguous(_) => ("Use the path", &|_| false),
-        Resolution::Found(_) | Resolution::Unavailable(_) => return Vec::new(),
-    };
-    resolution
-        .replacements(&r.name)
-        .into_iter()
-        .enumerate()
-        .map(|(i, to)| (format!("{verb} \"{to}\""), to.to_string(), preferred(i)))
-        .collect()
-}
-
 /// A quick fix as a plain `WorkspaceEdit` (`changes`, not `documentChanges`): works everywhere.
 pub fn code_action(
     uri: &Uri,
-    r: &JobRef,
+    form: RefForm,
     edit_range: Range,
-    fix: (String, String, bool),
+    fix: &Fix,
     diagnostic: Option<Diagnostic>,
 ) -> CodeActionOrCommand {
-    let (title, value, preferred) = fix;
-    let new_text = match r.form {
-        RefForm::Custom => value,
-        RefForm::Bare | RefForm::Quoted => format_name(&value),
-    };
-    let edit = TextEdit { range: edit_range, new_text };
+    let edit = TextEdit { range: edit_range, new_text: fix.new_text(form) };
     CodeActionOrCommand::CodeAction(CodeAction {
-        title,
+        title: fix.title.clone(),
         kind: Some(CodeActionKind::QUICKFIX),
         diagnostics: diagnostic.map(|d| vec![d]),
         edit: Some(WorkspaceEdit { changes: Some(HashMap::from([(uri.clone(), vec![edit])])), ..Default::default() }),
-        is_preferred: preferred.then_some(true),
+        is_preferred: fix.preferred.then_some(true),
         ..Default::default()
     })
 }
@@ -207,58 +169,5 @@ pub fn message_type(level: present::Level) -> MessageType {
         present::Level::Error => MessageType::ERROR,
         present::Level::Warning => MessageType::WARNING,
         present::Level::Info => MessageType::INFO,
-    }
-}
-
-/// `synergy/status`: the server's connection state for the editor's status item. Sent after
-/// `initialized` and whenever the state or its explanation changes. Documented in
-/// `docs/lsp-extensions.md`.
-pub enum StatusNotification {}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusParams {
-    /// `connected` | `idle` | `offline` | `tokenRejected` | `notConfigured`.
-    pub state: String,
-    /// `host[:port]` of the configured server, if any.
-    pub server: Option<String>,
-    /// What is wrong and what to do, one paragraph.
-    pub message: String,
-    /// When the server last answered or failed to (RFC 3339, UTC), if ever.
-    pub last_check: Option<String>,
-}
-
-impl tower_lsp_server::ls_types::notification::Notification for StatusNotification {
-    type Params = StatusParams;
-    const METHOD: &'static str = "synergy/status";
-}
-
-pub fn status(
-    state: present::StatusState,
-    message: String,
-    server: Option<String>,
-    last_check: Option<std::time::SystemTime>,
-) -> StatusParams {
-    StatusParams { state: state.as_str().into(), server, message, last_check: last_check.map(rfc3339) }
-}
-
-/// `2026-11-27T22:16:48Z` for a wall-clock time.
-pub fn rfc3339(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = present::civil_from_days(days as i64);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-#[cfg(test)]
-mod status_tests {
-    use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_817_808)), "2026-11-27T22:16:48Z");
     }
 }

@@ -110,10 +110,7 @@ impl Scanner {
     }
 }
 
-/// A character allowed in a bare name: Unicode letters and digits, `_ - . /`.
-pub fn is_bare_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/')
-}
+pub use crate::model::is_bare_char;
 
 /// Whether a `job:` at `at` starts a token: not glued to a word or to the punctuation that
 /// joins words into identifiers, addresses and URLs (`cron-job:`, `a+job:`, `x.job:`,

@@ -1,5 +1,11 @@
-//! Test harness: the real `synergy-ls` binary driven over stdio like an editor would, against
-//! the simulator on loopback. One helper per concern, so the tests read as scenarios.
+//! Test harness: a language client driving synergy-ls like an editor would, against the
+//! simulator on loopback. One helper per concern, so the tests read as scenarios.
+//!
+//! Two ways in: [`Lsp::spawn`] runs the real binary over stdio (for what needs the process
+//! boundary: exit codes, stderr, the environment, signals); [`Lsp::in_process`] serves the same
+//! protocol stack (`synergy_ls::lsp::serve`, framing guard included) over a
+//! `tokio::io::duplex` pair inside the test, with no process spawned (typos-lsp's harness
+//! style), for handler behaviour.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -9,8 +15,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use synergy_ls::simulator::{SimConfig, Simulator};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 pub const TOKEN: &str = "tok-TEST-8d1e5b";
@@ -23,9 +29,12 @@ pub async fn simulator() -> Simulator {
 
 /// A language client speaking to the binary.
 pub struct Lsp {
-    child: Child,
+    /// The server process; `None` in process.
+    child: Option<Child>,
     /// `None` once closed (an editor that died).
-    stdin: Option<ChildStdin>,
+    stdin: Option<Box<dyn AsyncWrite + Unpin + Send>>,
+    /// The in-process session, which ends with its exit code.
+    session: Option<tokio::task::JoinHandle<u8>>,
     incoming: mpsc::UnboundedReceiver<Value>,
     /// Notifications and requests from the server not consumed yet.
     backlog: VecDeque<Value>,
@@ -56,6 +65,37 @@ impl Lsp {
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let stderr_pipe = child.stderr.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let s = stderr.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr_pipe).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                s.lock().unwrap().push_str(&line);
+                s.lock().unwrap().push('\n');
+            }
+        });
+        let mut lsp = Lsp::over(Box::new(stdin), stdout, stderr);
+        lsp.child = Some(child);
+        lsp
+    }
+
+    /// The server in this process over an in-memory duplex pipe (no spawn). Settings come
+    /// through `initializationOptions`, as the environment is the test process's.
+    pub fn in_process() -> Lsp {
+        let (client_end, server_end) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_end);
+        let (client_read, client_write) = tokio::io::split(client_end);
+        let session = tokio::spawn(synergy_ls::lsp::serve(server_read, server_write));
+        let mut lsp = Lsp::over(Box::new(client_write), client_read, Arc::default());
+        lsp.session = Some(session);
+        lsp
+    }
+
+    fn over(
+        stdin: Box<dyn AsyncWrite + Unpin + Send>,
+        stdout: impl AsyncRead + Unpin + Send + 'static,
+        stderr: Arc<Mutex<String>>,
+    ) -> Lsp {
         let (tx, incoming) = mpsc::unbounded_channel();
         let transcript = Arc::new(Mutex::new(Vec::new()));
         let t = transcript.clone();
@@ -85,18 +125,10 @@ impl Lsp {
                 let _ = tx.send(serde_json::from_str(&text).expect("JSON message"));
             }
         });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let s = stderr.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr_pipe).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                s.lock().unwrap().push_str(&line);
-                s.lock().unwrap().push('\n');
-            }
-        });
         Lsp {
-            child,
+            child: None,
             stdin: Some(stdin),
+            session: None,
             incoming,
             backlog: VecDeque::new(),
             next_id: 1,
@@ -132,7 +164,8 @@ impl Lsp {
 
     /// Waits up to `limit` for the process to exit; `None` if it is still running.
     pub async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        tokio::time::timeout(limit, self.child.wait()).await.ok().map(|s| s.expect("status"))
+        let child = self.child.as_mut().expect("a spawned server");
+        tokio::time::timeout(limit, child.wait()).await.ok().map(|s| s.expect("status"))
     }
 
     /// Sends `initialize` with these capabilities and parameters merged in, and `initialized`,
@@ -276,6 +309,38 @@ impl Lsp {
         result
     }
 
+    /// `initialize` with these workspace folders (the first is also `rootUri`), settings as
+    /// `initializationOptions` and extra client capabilities; then `initialized`.
+    pub async fn initialize_folders(
+        &mut self,
+        folders: &[&std::path::Path],
+        init_options: Value,
+        extra_caps: Value,
+    ) -> Value {
+        let mut caps = json!({
+            "general": {"positionEncodings": ["utf-16"]},
+            "textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]}},
+        });
+        if let (Some(c), Some(extra)) = (caps.as_object_mut(), extra_caps.as_object()) {
+            for (k, v) in extra {
+                c.insert(k.clone(), v.clone());
+            }
+        }
+        let folders: Vec<Value> = folders
+            .iter()
+            .map(|f| json!({"uri": file_uri(f), "name": f.file_name().unwrap().to_string_lossy()}))
+            .collect();
+        let result = self
+            .request(
+                "initialize",
+                json!({"processId": null, "rootUri": folders.first().map(|f| f["uri"].clone()), "workspaceFolders": folders,
+                       "capabilities": caps, "initializationOptions": init_options}),
+            )
+            .await;
+        self.notify("initialized", json!({})).await;
+        result
+    }
+
     pub async fn open(&mut self, uri: &str, language: &str, text: &str) {
         self.notify(
             "textDocument/didOpen",
@@ -286,12 +351,12 @@ impl Lsp {
 
     /// The server's process id (0 once it has exited).
     pub fn pid(&self) -> u32 {
-        self.child.id().unwrap_or(0)
+        self.child.as_ref().and_then(Child::id).unwrap_or(0)
     }
 
     /// The server process's resident and peak memory in bytes (Linux `/proc`), if readable.
     pub fn memory(&self) -> Option<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.as_ref()?.id()?)).ok()?;
         let field = |name: &str| -> Option<u64> {
             let line = status.lines().find(|l| l.starts_with(name))?;
             Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
@@ -310,7 +375,16 @@ impl Lsp {
     pub async fn shutdown(mut self) -> std::process::ExitStatus {
         self.request("shutdown", Value::Null).await;
         self.notify("exit", Value::Null).await;
-        tokio::time::timeout(WAIT, self.child.wait()).await.expect("exits").expect("status")
+        let mut child = self.child.take().expect("a spawned server");
+        tokio::time::timeout(WAIT, child.wait()).await.expect("exits").expect("status")
+    }
+
+    /// Ends an in-process session with `shutdown` and `exit`; returns its exit code.
+    pub async fn shutdown_in_process(mut self) -> u8 {
+        self.request("shutdown", Value::Null).await;
+        self.notify("exit", Value::Null).await;
+        let session = self.session.take().expect("an in-process server");
+        tokio::time::timeout(WAIT, session).await.expect("session ends").expect("no panic")
     }
 }
 
@@ -340,4 +414,9 @@ pub fn apply_edit(text: &str, edit: &Value) -> String {
     };
     let (a, b) = (offset(&edit["range"]["start"]), offset(&edit["range"]["end"]));
     format!("{}{}{}", &text[..a], edit["newText"].as_str().unwrap(), &text[b..])
+}
+
+/// A `file:` URI for a path, as editors send it.
+pub fn file_uri(path: &std::path::Path) -> String {
+    url::Url::from_file_path(path).expect("absolute path").to_string()
 }

@@ -1,0 +1,488 @@
+//! The workspace in the editor: the folders, their index (`workspace::index`, the same walk
+//! as `check`), kept up to date from `workspace/didChangeWorkspaceFolders` and
+//! `workspace/didChangeWatchedFiles` (batched: a `git pull` of 500 files is one re-index and
+//! one check), work-done progress for the first index, and the queries over every file, open
+//! or not: references to one job, and the jobs referenced.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tower_lsp_server::ls_types::{FileChangeType, FileEvent, NumberOrString, ProgressToken, Uri};
+
+use super::ext::Indexed;
+use super::server::CLIENT_WAIT;
+use super::state::State;
+use crate::line_index::LineCol;
+use crate::model::{JobId, Resolution};
+use crate::workspace::Rules;
+use crate::workspace::index::{self, FileRefs, Index};
+
+/// How long file-watcher events are collected before they are handled as one batch.
+const WATCH_BATCH: Duration = Duration::from_millis(100);
+/// How often a running index reports progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The workspace's folders, index and what was published for unopened files.
+#[derive(Default)]
+pub struct WorkspaceState {
+    folders: Mutex<Vec<PathBuf>>,
+    pub index: Index,
+    /// Files taken by the walk in each folder (with references or not), for the status.
+    walked: Mutex<HashMap<PathBuf, usize>>,
+    /// The first index is done.
+    indexed_once: AtomicBool,
+    /// The fingerprint of the diagnostics last pushed for each unopened file that has any.
+    pub(super) published: DashMap<PathBuf, u64>,
+    /// The current diagnostics of each unopened file that has any, with their fingerprint
+    /// (the result id of pull diagnostics).
+    pub(super) reports: DashMap<PathBuf, Arc<(u64, Vec<tower_lsp_server::ls_types::Diagnostic>)>>,
+    /// The client pulls the workspace's diagnostics (it sent `workspace/diagnostic`).
+    pub(super) pulling: AtomicBool,
+    /// A report changed since the client last pulled.
+    pub(super) dirty: AtomicBool,
+    /// Paths of the open documents (their own diagnostics win).
+    open: DashMap<PathBuf, ()>,
+    /// A full re-check is running / another is wanted after it.
+    pub(super) validating: AtomicBool,
+    pub(super) again: AtomicBool,
+    /// File-watcher events waiting for their batch.
+    pending: Mutex<Vec<FileEvent>>,
+    /// The running index build's cancel flag and progress token.
+    building: Mutex<Option<(Arc<AtomicBool>, ProgressToken)>>,
+    /// Counts progress tokens made.
+    tokens: AtomicUsize,
+    /// "The workspace has more files than maxFiles" was said.
+    told_truncated: AtomicBool,
+}
+
+/// A file path as a `file:` URI.
+pub fn uri_of(path: &Path) -> Option<Uri> {
+    Uri::from_file_path(path)
+}
+
+/// Which job a reference means, for references and highlights: the job's ID when the name
+/// resolves to one job, else the name as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identity {
+    Job(JobId),
+    Name(String),
+}
+
+impl WorkspaceState {
+    pub fn is_open(&self, path: &Path) -> bool {
+        self.open.contains_key(path)
+    }
+
+    /// Notes that a document is open (`true`) or closed. Returns its path, and whether
+    /// diagnostics had been pushed for it as an unopened file.
+    pub fn set_open(&self, uri: &Uri, open: bool) -> Option<(PathBuf, bool)> {
+        let path = uri.to_file_path()?.into_owned();
+        let mut pushed = false;
+        if open {
+            self.open.insert(path.clone(), ());
+            pushed = self.published.remove(&path).is_some();
+            if self.reports.remove(&path).is_some() {
+                self.dirty.store(true, Ordering::SeqCst);
+            }
+        } else {
+            self.open.remove(&path);
+        }
+        Some((path, pushed))
+    }
+
+    pub fn folders(&self) -> Vec<PathBuf> {
+        self.folders.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The index's size, once the first index is done.
+    pub fn indexed(&self) -> Option<Indexed> {
+        self.indexed_once.load(Ordering::SeqCst).then(|| Indexed {
+            files: self.walked.lock().unwrap_or_else(|e| e.into_inner()).values().sum(),
+            references: self.index.references(),
+        })
+    }
+
+    /// The folder a path is in (the innermost, when folders nest).
+    fn folder_of(&self, path: &Path) -> Option<PathBuf> {
+        self.folders().into_iter().filter(|f| path.starts_with(f)).max_by_key(|f| f.as_os_str().len())
+    }
+
+    /// Cancels the running index build, if its progress token is `token` (any, if `None`).
+    pub fn cancel(&self, token: Option<&ProgressToken>) -> bool {
+        let building = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        match building.as_ref() {
+            Some((flag, t)) if token.is_none_or(|token| token == t) => {
+                flag.store(true, Ordering::SeqCst);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl State {
+    /// The walk rules for a folder, from `files.*` and `workspace.*`.
+    fn rules(&self, root: &Path) -> Result<Rules, String> {
+        let config = self.config();
+        let include: Vec<String> = config.files.include.iter().chain(&config.workspace.include).cloned().collect();
+        let exclude: Vec<String> = config.files.exclude.iter().chain(&config.workspace.exclude).cloned().collect();
+        Rules::new(root, &include, &exclude, ("workspace.include", "workspace.exclude"))
+    }
+
+    /// Sets the workspace folders (from `initialize`); indexed by [`State::index_workspace`].
+    pub fn set_folders(&self, folders: Vec<PathBuf>) {
+        *self.workspace.folders.lock().unwrap_or_else(|e| e.into_inner()) = folders;
+    }
+
+    /// Indexes every folder again (after `initialized`, or when settings that choose the files
+    /// changed), then checks the unopened files. Does nothing with `workspace.enabled` off
+    /// (and forgets an index built before).
+    pub async fn index_workspace(self: &Arc<Self>) {
+        self.workspace.cancel(None);
+        if !self.config().workspace.enabled {
+            for folder in self.workspace.folders() {
+                self.forget_folder(&folder).await;
+            }
+            return;
+        }
+        let folders = self.workspace.folders();
+        self.index_folders(folders).await;
+    }
+
+    /// Indexes `folders` (replacing what was indexed under them), with progress.
+    async fn index_folders(self: &Arc<Self>, folders: Vec<PathBuf>) {
+        if folders.is_empty() {
+            self.workspace.indexed_once.store(true, Ordering::SeqCst);
+            return;
+        }
+        self.settings_ready().await;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let token =
+            NumberOrString::String(format!("synergy-index-{}", self.workspace.tokens.fetch_add(1, Ordering::SeqCst)));
+        *self.workspace.building.lock().unwrap_or_else(|e| e.into_inner()) = Some((cancel.clone(), token.clone()));
+        let progress = Arc::new(AtomicUsize::new(0));
+        let reporter = self.progress_reporter(token.clone(), progress.clone());
+        let config = self.config();
+        let scanner = self.scanner();
+        let enc = self.caps().encoding;
+        let mut left = config.workspace.max_files;
+        let mut truncated = false;
+        let mut warnings = Vec::new();
+        for root in folders {
+            let rules = match self.rules(&root) {
+                Ok(r) => r,
+                Err(e) => {
+                    warnings.push(e);
+                    continue;
+                }
+            };
+            let (scanner, progress, stop, root2) = (scanner.clone(), progress.clone(), cancel.clone(), root.clone());
+            let built = tokio::task::spawn_blocking(move || {
+                index::build(&root2, &rules, &scanner, enc, left, &progress, &stop)
+            })
+            .await;
+            let Ok(built) = built else { continue };
+            left = left.saturating_sub(built.walked);
+            truncated |= built.truncated;
+            let fresh: HashSet<&PathBuf> = built.files.iter().map(|f| &f.0).collect();
+            for stale in self.workspace.index.remove_under(&root) {
+                if !fresh.contains(&stale) {
+                    // Cleared below: it has no references any more.
+                    self.workspace.reports.entry(stale).or_insert_with(|| Arc::new((0, Vec::new())));
+                }
+            }
+            for (path, refs) in built.files {
+                self.workspace.index.set(path, Some(refs));
+            }
+            self.workspace.walked.lock().unwrap_or_else(|e| e.into_inner()).insert(root.clone(), built.walked);
+            for e in built.errors.iter().take(3) {
+                tracing::info!("workspace walk: {e}");
+            }
+            if cancel.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        let cancelled = cancel.load(Ordering::SeqCst);
+        {
+            let mut building = self.workspace.building.lock().unwrap_or_else(|e| e.into_inner());
+            if building.as_ref().is_some_and(|(_, t)| *t == token) {
+                *building = None;
+            }
+        }
+        if truncated && !self.workspace.told_truncated.swap(true, Ordering::SeqCst) {
+            warnings.push(format!(
+                "The workspace has more than {} files to check (workspace.maxFiles); only the first {} are indexed. \
+                 Narrow it with workspace.exclude or raise workspace.maxFiles.",
+                config.workspace.max_files, config.workspace.max_files
+            ));
+        }
+        self.workspace.indexed_once.store(true, Ordering::SeqCst);
+        let indexed = self.workspace.indexed().unwrap_or(Indexed { files: 0, references: 0 });
+        if let Some(reporter) = reporter {
+            let done = if cancelled {
+                format!("cancelled after {} files", progress.load(Ordering::SeqCst))
+            } else {
+                format!("{} files, {} references", indexed.files, indexed.references)
+            };
+            reporter.finish(done).await;
+        }
+        self.warn(warnings).await;
+        self.publish_status().await;
+        self.revalidate_workspace();
+    }
+
+    /// Starts `$/progress` for an index build when the client supports it: `begin`, then a
+    /// `report` of the files read every [`PROGRESS_EVERY`], until [`Reporter::finish`].
+    fn progress_reporter(self: &Arc<Self>, token: ProgressToken, count: Arc<AtomicUsize>) -> Option<Reporter> {
+        if !self.caps().work_done_progress {
+            return None;
+        }
+        let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<String>();
+        let client = self.client.clone();
+        let task = tokio::spawn(async move {
+            let created = tokio::time::timeout(CLIENT_WAIT, client.create_work_done_progress(token.clone())).await;
+            if !matches!(created, Ok(Ok(()))) {
+                return;
+            }
+            let ongoing = client
+                .progress(token, "Indexing job references")
+                .with_message("0 files")
+                .with_cancel_button()
+                .begin()
+                .await;
+            let mut last = 0;
+            let message = loop {
+                tokio::select! {
+                    done = &mut done_rx => break done.unwrap_or_default(),
+                    _ = tokio::time::sleep(PROGRESS_EVERY) => {
+                        let n = count.load(Ordering::Relaxed);
+                        if n != last {
+                            last = n;
+                            ongoing.report_with_message(format!("{} files", present_count(n)), Some(true)).await;
+                        }
+                    }
+                }
+            };
+            ongoing.finish_with_message(message).await;
+        });
+        Some(Reporter { done: done_tx, task })
+    }
+
+    /// Forgets a folder: its files leave the index and their diagnostics are cleared.
+    pub async fn forget_folder(self: &Arc<Self>, root: &Path) {
+        let gone = self.workspace.index.remove_under(root);
+        self.workspace.walked.lock().unwrap_or_else(|e| e.into_inner()).remove(root);
+        let published: Vec<PathBuf> =
+            self.workspace.reports.iter().filter(|p| p.key().starts_with(root)).map(|p| p.key().clone()).collect();
+        let mut all: Vec<PathBuf> = gone;
+        all.extend(published);
+        all.sort();
+        all.dedup();
+        self.validate_files(Some(all)).await;
+    }
+
+    /// `workspace/didChangeWorkspaceFolders`: removed folders are forgotten, added ones indexed.
+    pub async fn change_folders(self: &Arc<Self>, added: Vec<PathBuf>, removed: Vec<PathBuf>) {
+        {
+            let mut folders = self.workspace.folders.lock().unwrap_or_else(|e| e.into_inner());
+            folders.retain(|f| !removed.contains(f));
+            for a in &added {
+                if !folders.contains(a) {
+                    folders.push(a.clone());
+                }
+            }
+        }
+        for r in &removed {
+            self.forget_folder(r).await;
+        }
+        if self.config().workspace.enabled {
+            self.index_folders(added).await;
+        }
+    }
+
+    /// `workspace/didChangeWatchedFiles`: the events are collected for [`WATCH_BATCH`] and then
+    /// handled together.
+    pub fn files_changed(self: &Arc<Self>, events: Vec<FileEvent>) {
+        let first = {
+            let mut pending = self.workspace.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let first = pending.is_empty();
+            pending.extend(events);
+            first
+        };
+        if first {
+            let this = Arc::clone(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(WATCH_BATCH).await;
+                this.apply_file_changes().await;
+            });
+        }
+    }
+
+    /// Re-reads every file in the pending batch (created or changed) or drops it (deleted,
+    /// or no longer taken by the rules), then checks them in one go. A changed
+    /// `.synergy.toml` at the root of the first folder reloads the settings.
+    async fn apply_file_changes(self: &Arc<Self>) {
+        let events = std::mem::take(&mut *self.workspace.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut last: HashMap<PathBuf, FileChangeType> = HashMap::new();
+        for e in events {
+            if let Some(p) = e.uri.to_file_path() {
+                last.insert(p.into_owned(), e.typ);
+            }
+        }
+        let folders = self.workspace.folders();
+        if folders.first().is_some_and(|root| last.contains_key(&root.join(crate::config::CONFIG_FILE))) {
+            self.reload_file_settings().await;
+        }
+        if !self.config().workspace.enabled || !self.workspace.indexed_once.load(Ordering::SeqCst) {
+            return;
+        }
+        let this = Arc::clone(self);
+        let scanner = self.scanner();
+        let enc = self.caps().encoding;
+        let read = tokio::task::spawn_blocking(move || {
+            last.into_iter()
+                .map(|(path, typ)| {
+                    let refs =
+                        if typ == FileChangeType::DELETED { None } else { this.read_if_taken(&path, &scanner, enc) };
+                    (path, refs)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        let mut touched = Vec::with_capacity(read.len());
+        for (path, refs) in read {
+            let had = self.workspace.index.set(path.clone(), refs);
+            if had || self.workspace.index.get(&path).is_some() || self.workspace.reports.contains_key(&path) {
+                touched.push(path);
+            }
+        }
+        if !touched.is_empty() {
+            self.validate_files(Some(touched)).await;
+            self.publish_status().await;
+        }
+    }
+
+    /// A file's references if the walk would take it (in a folder, not hidden, not excluded,
+    /// a document or included); `None` otherwise.
+    fn read_if_taken(
+        &self,
+        path: &Path,
+        scanner: &crate::scan::Scanner,
+        enc: crate::line_index::Encoding,
+    ) -> Option<FileRefs> {
+        let root = self.workspace.folder_of(path)?;
+        let rel = path.strip_prefix(&root).ok()?;
+        if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+            return None;
+        }
+        let kind = self.rules(&root).ok()?.kind(path)?;
+        FileRefs::read(path, kind, scanner, enc).ok().flatten()
+    }
+
+    /// Re-reads `.synergy.toml` of the first folder and applies the settings.
+    pub async fn reload_file_settings(self: &Arc<Self>) {
+        let Some(root) = self.workspace.folders().into_iter().next() else { return };
+        let mut warnings = Vec::new();
+        match crate::config::file_layer(&root) {
+            Ok(v) => self.settings.set_layer(crate::config::Source::File, v.unwrap_or(serde_json::Value::Null)),
+            Err(e) => warnings.push(e),
+        }
+        warnings.extend(self.reload().await);
+        self.warn(warnings).await;
+        self.publish_status().await;
+        self.answers_changed();
+    }
+
+    /// A document closed: its file's diagnostics come from the index again, read from disk
+    /// (what was on screen may not have been saved).
+    pub async fn reindex_closed(self: &Arc<Self>, path: PathBuf) {
+        if !self.config().workspace.enabled || !self.workspace.indexed_once.load(Ordering::SeqCst) {
+            return;
+        }
+        let this = Arc::clone(self);
+        let (scanner, enc) = (self.scanner(), self.caps().encoding);
+        let p = path.clone();
+        let refs = tokio::task::spawn_blocking(move || this.read_if_taken(&p, &scanner, enc)).await.ok().flatten();
+        self.workspace.index.set(path.clone(), refs);
+        self.validate_files(Some(vec![path])).await;
+    }
+
+    /// What a name means for references: its job's ID when the cache knows exactly one job
+    /// for it, else the name.
+    pub fn identity(self: &Arc<Self>, name: &str) -> Identity {
+        match self.resolver.resolve_cached(name).map(|r| r.resolution) {
+            Some(Resolution::Found(job)) => Identity::Job(job.id.clone()),
+            _ => Identity::Name(name.to_string()),
+        }
+    }
+
+    /// Every reference in the workspace, open documents as they are in the editor and other
+    /// files as indexed: `(uri, name, range)` with the range in the client's encoding.
+    pub fn all_references(&self) -> Vec<(Uri, Box<str>, (LineCol, LineCol))> {
+        let enc = self.caps().encoding;
+        let scanner = self.scanner();
+        let mut out = Vec::new();
+        let uris: Vec<Uri> = self.docs.iter().map(|d| d.key().clone()).collect();
+        for uri in uris {
+            let Some(mut doc) = self.docs.get_mut(&uri) else { continue };
+            let scan = doc.scan(&scanner);
+            for r in &scan.refs {
+                let range = (doc.position(r.range.start, enc), doc.position(r.range.end, enc));
+                out.push((uri.clone(), r.name.as_str().into(), range));
+            }
+        }
+        for (path, refs) in self.workspace.index.files() {
+            if self.workspace.is_open(&path) {
+                continue;
+            }
+            let Some(uri) = uri_of(&path) else { continue };
+            for r in &refs.refs {
+                out.push((uri.clone(), r.name.clone(), r.range));
+            }
+        }
+        out
+    }
+}
+
+/// Files counted for people: `1,234`.
+fn present_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A running progress report.
+struct Reporter {
+    done: tokio::sync::oneshot::Sender<String>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Reporter {
+    /// Ends the report with `message` and waits until `end` is sent (bounded).
+    async fn finish(self, message: String) {
+        let _ = self.done.send(message);
+        let _ = tokio::time::timeout(CLIENT_WAIT, self.task).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_for_people() {
+        assert_eq!(super::present_count(0), "0");
+        assert_eq!(super::present_count(999), "999");
+        assert_eq!(super::present_count(1234), "1,234");
+        assert_eq!(super::present_count(1_234_567), "1,234,567");
+    }
+}

@@ -1,0 +1,112 @@
+//! Settings assembled for use, in one place for the command line and the language server:
+//! the layers ([`config::Layers`]) merged into a [`Config`], `tokenCommand` run when it is the
+//! only source of a token (once per distinct command), the scanner built from the
+//! `referencePatterns`, the HTTP client's and the resolver's settings derived, and every
+//! warning collected. `main.rs` (`check`, `status`) and `lsp/settings.rs` both call
+//! [`Assembler::assemble`]; only what they do with an error differs (the command line stops,
+//! the server warns and goes on).
+
+use std::sync::{Arc, Mutex};
+
+use crate::api::ClientSettings;
+use crate::config::{self, Config, Layers, Secret};
+use crate::scan::Scanner;
+
+/// Settings ready for use.
+#[derive(Debug, Clone)]
+pub struct Assembled {
+    pub config: Arc<Config>,
+    pub scanner: Arc<Scanner>,
+    /// What the HTTP client is built from (server URL, token, TLS and timeouts).
+    pub client: ClientSettings,
+    /// The resolver's tunables (TTLs, concurrency).
+    pub resolver: crate::resolve::Settings,
+    /// What was wrong but could be worked around: a layer that was skipped, a token in a
+    /// workspace file, plain HTTP allowed to a remote host. Never contains a token.
+    pub warnings: Vec<String>,
+    /// What makes the settings unusable as asked: `tokenCommand` failed, a `referencePatterns`
+    /// regex does not compile. The command line stops on these (exit 3); the server shows
+    /// them as warnings and goes on without the failed part.
+    pub errors: Vec<String>,
+}
+
+/// Assembles settings; remembers the token each `tokenCommand` printed, so a command runs
+/// once per distinct command line, not on every settings change.
+#[derive(Debug, Default)]
+pub struct Assembler {
+    command_token: Mutex<Option<(String, Secret)>>,
+}
+
+impl Assembler {
+    /// Merges `layers`, runs `tokenCommand` if needed (bounded at 30 s, see
+    /// [`config::run_token_command`]) and derives everything else.
+    pub async fn assemble(&self, layers: &Layers) -> Assembled {
+        let (mut config, mut warnings) = layers.build();
+        let mut errors = Vec::new();
+        if config.token.is_none()
+            && let Some(cmd) = config.token_command.clone().filter(|c| !c.trim().is_empty())
+        {
+            let cached = self.command_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match cached {
+                Some((c, token)) if c == cmd => config.token = Some(token),
+                _ => match config::run_token_command(&cmd).await {
+                    Ok(token) => {
+                        *self.command_token.lock().unwrap_or_else(|e| e.into_inner()) = Some((cmd, token.clone()));
+                        config.token = Some(token);
+                    }
+                    Err(e) => errors.push(e),
+                },
+            }
+        }
+        let (scanner, pattern_errors) = Scanner::new(config.scan.include_code, &config.reference_patterns);
+        errors.extend(
+            pattern_errors
+                .into_iter()
+                .map(|e| format!("referencePatterns: `{}` is not used: {}", e.pattern, e.message)),
+        );
+        let client = ClientSettings::from_config(&config);
+        warnings.extend(crate::api::client::insecure_warning(&client));
+        Assembled {
+            resolver: crate::resolve::Settings::from_config(&config),
+            client,
+            scanner: Arc::new(scanner),
+            config: Arc::new(config),
+            warnings,
+            errors,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Source;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn token_command_runs_once_per_command_and_errors_are_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let count = dir.path().join("runs");
+        let cmd = format!("echo x >> '{}'; echo tok-ASSEMBLE-1", count.display());
+        let mut layers = Layers::default();
+        layers.set(
+            Source::EditorSettings,
+            json!({"serverUrl": "http://10.0.0.1", "allowInsecureHttp": true, "referencePatterns": ["(unclosed"]}),
+        );
+        layers.set(Source::Environment, json!({ "tokenCommand": cmd }));
+        let assembler = Assembler::default();
+        for _ in 0..3 {
+            let a = assembler.assemble(&layers).await;
+            assert_eq!(a.config.token.as_ref().map(Secret::expose), Some("tok-ASSEMBLE-1"));
+            assert_eq!(a.client.token.as_ref().map(Secret::expose), Some("tok-ASSEMBLE-1"));
+            assert!(a.warnings.iter().any(|w| w.contains("clear text")), "{:?}", a.warnings);
+            assert_eq!(a.errors.len(), 1, "{:?}", a.errors);
+            assert!(a.errors[0].contains("referencePatterns"));
+        }
+        assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 1);
+        layers.set(Source::Environment, json!({ "tokenCommand": "exit 4" }));
+        let a = assembler.assemble(&layers).await;
+        assert!(a.config.token.is_none());
+        assert!(a.errors.iter().any(|e| e.contains("tokenCommand") && e.contains("failed")), "{:?}", a.errors);
+    }
+}

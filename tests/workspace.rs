@@ -1,0 +1,318 @@
+//! The workspace in the editor, through the in-process harness (`Lsp::in_process`: the real
+//! protocol stack over a duplex pipe, no process): every folder indexed, diagnostics pushed for
+//! files never opened, one source per file when documents open and close, watched files in
+//! batches, folders added and removed, progress, references, highlights, symbols, the
+//! `workspace.*` settings, and the honesty rule (nothing flagged while the server cannot be
+//! asked).
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn settings(sim: &synergy_ls::simulator::Simulator, extra: Value) -> Value {
+    let mut s = json!({"serverUrl": sim.url(), "token": TOKEN, "diagnostics": {"debounceMs": 0}});
+    if let (Some(o), Some(e)) = (s.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    s
+}
+
+fn codes(diagnostics: &[Value]) -> Vec<String> {
+    diagnostics.iter().map(|d| d["code"].as_str().unwrap_or("").to_string()).collect()
+}
+
+/// Two folders; stale references in files never opened are listed, with progress; opening a
+/// file hands its diagnostics to the document, closing hands them back (from the disk).
+#[tokio::test]
+async fn unopened_files_are_checked_and_each_file_has_one_source() {
+    let sim = simulator().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write(a.path(), "docs/plan.md", "# Plan\n\nSee job:Riversde today.\n");
+    write(a.path(), "ok.md", "job:Riverside is fine.\n");
+    write(a.path(), ".hidden/x.md", "job:HiddenStale\n");
+    write(a.path(), "src/x.go", "// job:GoStale\n");
+    write(a.path(), "ignored/y.md", "job:IgnoredStale\n");
+    write(a.path(), ".gitignore", "ignored/\n");
+    write(b.path(), "notes.txt", "job:Gone99 and job:riverside\n");
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(
+        &[a.path(), b.path()],
+        settings(&sim, json!({})),
+        json!({"window": {"workDoneProgress": true}}),
+    )
+    .await;
+
+    let plan = file_uri(&a.path().join("docs/plan.md"));
+    let notes = file_uri(&b.path().join("notes.txt"));
+    let d = lsp.diagnostics(&plan, |d| !d.is_empty()).await;
+    assert_eq!(codes(&d), ["unknown-job"]);
+    assert_eq!(d[0]["range"], json!({"start": {"line": 2, "character": 4}, "end": {"line": 2, "character": 16}}));
+    let d = lsp.diagnostics(&notes, |d| d.len() == 2).await;
+    assert_eq!(codes(&d), ["unknown-job", "case-mismatch"]);
+
+    // Progress: created, begun, ended with what was indexed.
+    let end = lsp.notification("$/progress", |p| p["value"]["kind"] == "end").await;
+    assert!(end["value"]["message"].as_str().unwrap().contains("files"), "{end}");
+    assert!(lsp.transcript().contains("\"kind\":\"begin\""));
+    let status = lsp.notification("synergy/status", |p| p["indexed"].is_object()).await;
+    assert_eq!(status["indexed"]["references"], 4, "{status}");
+
+    // Open: the document's own (versioned) diagnostics replace the index's.
+    lsp.open(&plan, "markdown", "# Plan\n\nSee job:Riverside today.\n").await;
+    let p = lsp.notification("textDocument/publishDiagnostics", |p| p["uri"] == plan.as_str()).await;
+    assert_eq!((p["version"].clone(), p["diagnostics"].clone()), (json!(1), json!([])));
+    // Close without saving: the file on disk is stale again.
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": plan}})).await;
+    let d = lsp.diagnostics(&plan, |d| !d.is_empty()).await;
+    assert_eq!(codes(&d), ["unknown-job"]);
+
+    // Hidden, git-ignored and source files (not included) are not checked, and their
+    // names never reached the server.
+    let t = lsp.transcript();
+    for name in ["HiddenStale", "GoStale", "IgnoredStale"] {
+        assert!(!t.contains(name), "{name} was checked");
+        assert_eq!(sim.requests_for(name), 0);
+    }
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}
+
+/// Files created, changed and deleted on disk arrive as one batch of watcher events: the
+/// watchers are registered, each file is re-read once, each name searched once.
+#[tokio::test]
+async fn watched_files_are_followed_in_batches() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "a.md", "job:StaleA\n");
+    let mut lsp = Lsp::in_process();
+    let caps = json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
+    lsp.initialize_folders(&[root], settings(&sim, json!({})), caps).await;
+    let a = file_uri(&root.join("a.md"));
+    lsp.diagnostics(&a, |d| d.len() == 1).await;
+    assert!(lsp.transcript().contains("\"method\":\"client/registerCapability\""));
+    assert!(lsp.transcript().contains("workspace/didChangeWatchedFiles"));
+
+    // A checkout: 200 new files with the same stale name, a.md fixed, one file deleted.
+    let mut events = Vec::new();
+    for i in 0..200 {
+        write(root, &format!("new/{i}.md"), "job:PulledStale and job:Riverside\n");
+        events.push(json!({"uri": file_uri(&root.join(format!("new/{i}.md"))), "type": 1}));
+    }
+    write(root, "a.md", "job:Riverside\n");
+    events.push(json!({"uri": a, "type": 2}));
+    // Events for files the walk would not take change nothing.
+    write(root, ".hidden/h.md", "job:HiddenStale\n");
+    events.push(json!({"uri": file_uri(&root.join(".hidden/h.md")), "type": 1}));
+    lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": events})).await;
+    lsp.diagnostics(&a, |d| d.is_empty()).await;
+    for i in [0, 99, 199] {
+        let uri = file_uri(&root.join(format!("new/{i}.md")));
+        assert_eq!(codes(&lsp.diagnostics(&uri, |d| !d.is_empty()).await), ["unknown-job"]);
+    }
+    assert_eq!(sim.requests_for("PulledStale"), 1, "one search for 200 files");
+    assert_eq!(sim.requests_for("HiddenStale"), 0);
+
+    // Deleted: its diagnostics are cleared.
+    let gone = root.join("new/7.md");
+    std::fs::remove_file(&gone).unwrap();
+    let gone = file_uri(&gone);
+    lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": gone, "type": 3}]})).await;
+    lsp.diagnostics(&gone, |d| d.is_empty()).await;
+    lsp.shutdown_in_process().await;
+}
+
+/// References, highlights and workspace symbols see open and unopened files, and one job
+/// written as a name and as a path is one job.
+#[tokio::test]
+async fn references_highlights_and_symbols_span_the_workspace() {
+    let sim = simulator().await;
+    let stage = synergy_ls::simulator::data::bundled_jobs()
+        .into_iter()
+        .find(|j| j.name.as_deref() == Some("Stage 1"))
+        .and_then(|j| j.path)
+        .expect("Stage 1 in the dataset");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let open_text = format!("job:\"Stage 1\" then job:\"{stage}\" and job:Riverside\n");
+    write(root, "open.md", &open_text);
+    write(root, "other.md", "Intro.\n\nAlso job:\"Stage 1\" here, and job:Nowhere99.\n");
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(&[root], settings(&sim, json!({})), json!({})).await;
+    let (open, other) = (file_uri(&root.join("open.md")), file_uri(&root.join("other.md")));
+    lsp.diagnostics(&other, |d| d.len() == 1).await;
+    lsp.open(&open, "markdown", &open_text).await;
+    lsp.diagnostics(&open, |_| true).await;
+
+    let at = json!({"textDocument": {"uri": open}, "position": pos_of(&open_text, "Stage 1", 2), "context": {"includeDeclaration": true}});
+    let refs = lsp.request("textDocument/references", at.clone()).await;
+    let mut got: Vec<(String, u64, u64)> = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let uri = l["uri"].as_str().unwrap();
+            let name = if uri == open { "open" } else { "other" };
+            (
+                name.to_string(),
+                l["range"]["start"]["line"].as_u64().unwrap(),
+                l["range"]["start"]["character"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let path_col = open_text.find(&format!("job:\"{stage}\"")).unwrap() as u64;
+    assert_eq!(got, [("open".into(), 0, 0), ("open".into(), 0, path_col), ("other".into(), 2, 5)]);
+
+    let highlights = lsp.request("textDocument/documentHighlight", at).await;
+    assert_eq!(highlights.as_array().unwrap().len(), 2, "{highlights}");
+    // On text that is no reference: nothing.
+    let none = lsp
+        .request("textDocument/references", json!({"textDocument": {"uri": open}, "position": pos_of(&open_text, "then", 1), "context": {"includeDeclaration": true}}))
+        .await;
+    assert_eq!(none, Value::Null);
+
+    let symbols = lsp.request("workspace/symbol", json!({"query": "stg1"})).await;
+    let symbols = symbols.as_array().unwrap();
+    assert_eq!(symbols.len(), 1, "{symbols:?}");
+    assert_eq!(symbols[0]["name"], "Stage 1");
+    assert_eq!(symbols[0]["containerName"], stage.as_str());
+    assert_eq!(symbols[0]["location"]["uri"], open.as_str());
+    let all = lsp.request("workspace/symbol", json!({"query": ""})).await;
+    let names: Vec<&str> = all.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 3, "Stage 1, Riverside, Nowhere99: {names:?}");
+    assert!(names.contains(&"Nowhere99"));
+    lsp.shutdown_in_process().await;
+}
+
+/// While the server cannot be asked, no unopened file is flagged; `workspace.enabled` off
+/// checks none; `workspace.maxFiles` is said once; folders come and go.
+#[tokio::test]
+async fn settings_folders_and_honesty() {
+    let sim = simulator().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for i in 0..5 {
+        write(a.path(), &format!("{i}.md"), "job:StaleEverywhere\n");
+    }
+    write(b.path(), "b.md", "job:StaleInB\n");
+
+    // Unreachable: told, nothing flagged.
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(&[a.path()], json!({"serverUrl": "http://127.0.0.1:9", "token": TOKEN}), json!({})).await;
+    lsp.notification("synergy/status", |p| p["state"] == "offline").await;
+    lsp.drain_messages(Duration::from_millis(300)).await;
+    assert!(!lsp.transcript().contains("unknown-job"), "flagged while offline");
+    lsp.shutdown_in_process().await;
+
+    // Disabled: nothing indexed.
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(&[a.path()], settings(&sim, json!({"workspace": {"enabled": false}})), json!({})).await;
+    lsp.drain_messages(Duration::from_millis(500)).await;
+    assert!(!lsp.transcript().contains("publishDiagnostics"));
+    assert_eq!(sim.requests_for("StaleEverywhere"), 0);
+    lsp.shutdown_in_process().await;
+
+    // A limit: said once, the first files indexed.
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(&[a.path()], settings(&sim, json!({"workspace": {"maxFiles": 2}})), json!({})).await;
+    let warning =
+        lsp.notification("window/showMessage", |p| p["message"].as_str().unwrap_or("").contains("maxFiles")).await;
+    assert!(warning["message"].as_str().unwrap().contains("only the first 2"), "{warning}");
+    let status = lsp.notification("synergy/status", |p| p["indexed"].is_object()).await;
+    assert_eq!(status["indexed"]["files"], 2);
+    lsp.shutdown_in_process().await;
+
+    // Folders added and removed.
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(&[a.path()], settings(&sim, json!({})), json!({})).await;
+    let first = file_uri(&a.path().join("0.md"));
+    lsp.diagnostics(&first, |d| d.len() == 1).await;
+    let folder = |p: &Path| json!({"uri": file_uri(p), "name": "x"});
+    lsp.notify(
+        "workspace/didChangeWorkspaceFolders",
+        json!({"event": {"added": [folder(b.path())], "removed": [folder(a.path())]}}),
+    )
+    .await;
+    lsp.diagnostics(&first, |d| d.is_empty()).await;
+    lsp.diagnostics(&file_uri(&b.path().join("b.md")), |d| d.len() == 1).await;
+    lsp.shutdown_in_process().await;
+}
+
+/// A client that declares `textDocument.diagnostic` pulls: documents by
+/// `textDocument/diagnostic`, the workspace by `workspace/diagnostic`, each with result ids
+/// ("unchanged" when nothing changed), and is asked to pull again when a file changes. What
+/// was pushed before the first workspace pull is cleared, and an opened file's pushed list
+/// too, so no file has two sources.
+#[tokio::test]
+async fn pull_clients_pull_documents_and_the_workspace() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "a.md", "job:StaleA\n");
+    write(root, "b.md", "job:StaleB\n");
+    write(root, "ok.md", "job:Riverside\n");
+    let mut lsp = Lsp::in_process();
+    let caps = json!({
+        "textDocument": {"diagnostic": {"dynamicRegistration": false}, "hover": {"contentFormat": ["markdown"]}},
+        "workspace": {"diagnostics": {"refreshSupport": true}},
+    });
+    let init = lsp.initialize_folders(&[root], settings(&sim, json!({})), caps).await;
+    let provider = &init["capabilities"]["diagnosticProvider"];
+    assert_eq!(
+        (provider["workspaceDiagnostics"].clone(), provider["interFileDependencies"].clone()),
+        (json!(true), json!(true))
+    );
+    let (a, b) = (file_uri(&root.join("a.md")), file_uri(&root.join("b.md")));
+    // Until the client pulls the workspace, unopened files are pushed.
+    lsp.diagnostics(&a, |d| d.len() == 1).await;
+    lsp.diagnostics(&b, |d| d.len() == 1).await;
+
+    // Opening b.md clears its pushed list; the document is pulled.
+    let text = "job:StaleB and job:AlsoStale\n";
+    lsp.open(&b, "markdown", text).await;
+    lsp.diagnostics(&b, |d| d.is_empty()).await;
+    let report = lsp.request("textDocument/diagnostic", json!({"textDocument": {"uri": b}})).await;
+    assert_eq!(report["kind"], "full");
+    assert_eq!(report["items"].as_array().unwrap().len(), 2);
+    let again = lsp
+        .request("textDocument/diagnostic", json!({"textDocument": {"uri": b}, "previousResultId": report["resultId"]}))
+        .await;
+    assert_eq!(again["kind"], "unchanged");
+    assert!(!lsp.transcript().contains("\"version\":1"), "a pull client's document is never pushed");
+
+    // The first workspace pull: a.md in full, b.md (open) not at all, and a.md's pushed list cleared.
+    let report = lsp.request("workspace/diagnostic", json!({"previousResultIds": []})).await;
+    let items = report["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!((items[0]["uri"].as_str(), items[0]["kind"].as_str()), (Some(a.as_str()), Some("full")));
+    lsp.diagnostics(&a, |d| d.is_empty()).await;
+    let previous = json!([{"uri": a, "value": items[0]["resultId"]}]);
+    let report = lsp.request("workspace/diagnostic", json!({"previousResultIds": previous})).await;
+    assert_eq!(report["items"][0]["kind"], "unchanged", "{report}");
+
+    // a.md fixed on disk: the client is asked to pull, and a.md's list is emptied.
+    let pushes = |lsp: &Lsp| lsp.transcript().matches("textDocument/publishDiagnostics").count();
+    let pushed_before = pushes(&lsp);
+    write(root, "a.md", "job:Riverside\n");
+    lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": a, "type": 2}]})).await;
+    lsp.next_matching(|m| m["method"] == "workspace/diagnostic/refresh").await;
+    let report = lsp.request("workspace/diagnostic", json!({"previousResultIds": previous})).await;
+    let items = report["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!((items[0]["kind"].as_str(), items[0]["items"].clone()), (Some("full"), json!([])));
+    // Nothing was pushed after the client started pulling.
+    lsp.drain_messages(Duration::from_millis(200)).await;
+    assert_eq!(pushes(&lsp), pushed_before);
+    lsp.shutdown_in_process().await;
+}
