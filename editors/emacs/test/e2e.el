@@ -17,6 +17,17 @@
     (e2e-check (equal (buffer-substring (flymake-diagnostic-beg (car diags)) (flymake-diagnostic-end (car diags)))
                       "job:Riversde")
                "it underlines job:Riversde"))
+  ;; The whole workspace: eglot keeps a file that is not visited in
+  ;; `flymake-list-only-diagnostics', which `flymake-show-project-diagnostics' lists.
+  (let ((unvisited (lambda ()
+                     (seq-find (lambda (entry) (string-suffix-p "procedures/levels.md" (car entry)))
+                               flymake-list-only-diagnostics))))
+    (e2e-check (e2e-wait unvisited 15) "a stale reference in a file never visited is listed"
+               flymake-list-only-diagnostics)
+    (let ((texts (mapcar #'flymake-diagnostic-text (cdr (funcall unvisited)))))
+      (e2e-check (and (= (length texts) 1) (string-match-p "Gone42" (car texts)))
+                 "it is job:Gone42 in procedures/levels.md" texts))
+    (e2e-check (not (find-buffer-visiting (car (funcall unvisited)))) "levels.md was never visited"))
   ;; Hover on job:Riverside.
   (goto-char (point-min))
   (search-forward "job:River")

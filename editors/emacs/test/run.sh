@@ -13,6 +13,11 @@ start_simulator "emacs-test-token-0b7e"
 export SYNERGY_REPO=$repo PATH=$repo/target/release:$PATH HOME=$scratch/home
 mkdir -p "$HOME" "$scratch/ws"
 printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$scratch/ws/plan.txt"
+# Never visited in the test: its stale reference must still be listed. The folder is a git
+# repository, as a user's would be, so project.el makes it the workspace root.
+mkdir -p "$scratch/ws/procedures"
+printf '# Levels\n\nSurvey marks are in job:Gone42.\n' >"$scratch/ws/procedures/levels.md"
+git init -q "$scratch/ws"
 cd "$scratch/ws"
 timeout 90 emacs --batch -q -l "$repo/editors/emacs/test/e2e.el"
 # The first state a new user is in: no server URL yet, then a URL but no token yet.

@@ -44,6 +44,26 @@ local function run()
   check(d.severity == vim.diagnostic.severity.WARN, 'as a warning', d.severity)
   check((d.message or ''):find('did you mean "Riverside"', 1, true) ~= nil, 'message suggests Riverside', d.message)
 
+  -- The whole workspace: a stale reference in a file never opened is listed too, and
+  -- `vim.diagnostic.setqflist()` (the README's way) puts it in the quickfix list.
+  local levels = vim.env.WORKSPACE .. '/procedures/levels.md'
+  local unopened
+  check(vim.wait(15000, function()
+    unopened = vim.iter(vim.diagnostic.get()):find(function(x)
+      return vim.api.nvim_buf_get_name(x.bufnr) == levels
+    end)
+    return unopened ~= nil
+  end, 50), 'a stale reference in a file never opened is listed', vim.diagnostic.get())
+  unopened = unopened or {}
+  check(unopened.code == 'unknown-job' and unopened.lnum == 2 and unopened.col == 20, 'job:Gone42 in procedures/levels.md', unopened)
+  check(unopened.bufnr and vim.fn.bufloaded(unopened.bufnr) == 0, 'levels.md was never opened (its buffer is not loaded)')
+  vim.diagnostic.setqflist({ open = false })
+  check(vim.iter(vim.fn.getqflist()):any(function(e)
+    return vim.api.nvim_buf_get_name(e.bufnr) == levels and e.text:find('Gone42', 1, true) ~= nil
+  end), 'vim.diagnostic.setqflist() lists it', vim.fn.getqflist())
+  local symbols = request('workspace/symbol', { query = 'gone' }) or {}
+  check(#symbols == 1 and symbols[1].location.uri == vim.uri_from_fname(levels), 'workspace/symbol finds job:Gone42 in the unopened file', symbols)
+
   local hover = request('textDocument/hover', position(0, 6))
   local text = hover and hover.contents and hover.contents.value or ''
   check(text:find('### Riverside', 1, true) == 1, 'hover shows the job card', text)

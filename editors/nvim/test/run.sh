@@ -15,6 +15,9 @@ start_simulator "nvim-test-token-5c1f"
 export WORKSPACE=$scratch/ws SYNERGY_REPO=$repo PATH=$repo/target/release:$PATH
 mkdir -p "$WORKSPACE" "$scratch/xdg"
 printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$WORKSPACE/plan.md"
+# Never opened in the test: its stale reference must still be listed.
+mkdir -p "$WORKSPACE/procedures"
+printf '# Levels\n\nSurvey marks are in job:Gone42.\n' >"$WORKSPACE/procedures/levels.md"
 printf '# synergy-ls settings for this workspace\n' >"$WORKSPACE/.synergy.toml"
 cd "$WORKSPACE"
 nvim_run() {

@@ -61,8 +61,19 @@ try {
   check(await squiggle.first().waitFor().then(() => true, () => false), 'warning underline appears');
   await page.waitForTimeout(500);
   check((await squiggle.count()) === 1, 'exactly one underline', await squiggle.count());
+  // Two warnings: job:Riversde here, and job:Gone42 in procedures/levels.md, never opened.
+  const twoWarnings = await page.waitForFunction(() => /Warnings: 2\b/.test(
+    document.querySelector('#status\\.problems')?.getAttribute('aria-label') ?? '')).then(() => true, () => false);
   const problems = await page.locator('#status\\.problems').getAttribute('aria-label');
-  check(/Warnings: 1\b/.test(problems ?? '') && !/Errors: [1-9]/.test(problems ?? ''), 'Problems count: no errors, 1 warning', problems);
+  check(twoWarnings && !/Errors: [1-9]/.test(problems ?? ''), 'Problems count: no errors, 2 warnings (one in a file never opened)', problems);
+  // The Problems view lists the file that was never opened, with the finding.
+  await page.keyboard.press('Control+Shift+M');
+  const unopened = page.locator('.markers-panel .monaco-list-row', { hasText: 'levels.md' });
+  check(await unopened.first().waitFor().then(() => true, () => false), 'Problems view lists procedures/levels.md (never opened)');
+  const finding = page.locator('.markers-panel .monaco-list-row', { hasText: 'Gone42' });
+  check(await finding.first().waitFor().then(() => true, () => false), 'Problems view shows its stale job:Gone42');
+  await shot('problems-workspace');
+  check(!(await page.locator('.tab', { hasText: 'levels.md' }).count()), 'levels.md was never opened in an editor');
   const connected = await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some(
     (e) => e.innerText.includes('Synergy') && e.querySelector('.codicon-check'))).then(() => true, () => false);
   check(connected, 'status bar shows connected (✓ Synergy)', await status.innerText());

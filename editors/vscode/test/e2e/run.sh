@@ -39,6 +39,9 @@ unset SYNERGY_TOKEN SYNERGY_URL SYNERGY_LS_PATH
 data=$scratch/vscode ws=$scratch/ws shots=$repo/target/vscode-e2e
 mkdir -p "$data/user/User" "$ws" "$shots"
 printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$ws/plan.md"
+# Never opened in the test: its stale reference must still reach the Problems view.
+mkdir -p "$ws/procedures"
+printf '# Levels\n\nSurvey marks are in job:Gone42.\n' >"$ws/procedures/levels.md"
 cat >"$data/user/User/settings.json" <<JSON
 {
   "synergy.serverUrl": "$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$scratch/simulator.log" | head -1)",
