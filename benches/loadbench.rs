@@ -450,17 +450,248 @@ async fn in_process(size: &Size) {
     );
 }
 
-/// `check` over 10,000 files / 100 MB against `rg -c 'job:'` over the same tree, alternating.
-async fn check_vs_rg(size: &Size) {
-    let files = size.pick(10_000, 50);
-    let bytes = size.pick(100_000_000, 500_000);
-    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-corpus-{files}-{bytes}"));
+/// The generated tree of `files` files and `bytes` bytes under the target folder, written once
+/// and kept (`fresh` writes it again, for a run that changes it).
+fn corpus_tree(files: usize, bytes: usize, label: &str, fresh: bool) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-{label}-{files}-{bytes}"));
     let tree = root.join("tree");
-    if !root.join("done").exists() {
+    if fresh || !root.join("done").exists() {
         let _ = std::fs::remove_dir_all(&root);
         corpus::write_tree(&tree, &Spec::default(), files, bytes).expect("corpus written");
         std::fs::write(root.join("done"), "").unwrap();
     }
+    tree
+}
+
+/// Runs `synergy-ls check --format json` on `args` against `sim`: the time it took and its
+/// findings.
+fn run_check(sim: &Simulator, args: &[&str]) -> (Duration, Vec<Value>) {
+    let start = Instant::now();
+    let out = std::process::Command::new(common::BIN)
+        .args(["check", "--format", "json"])
+        .args(args)
+        .env("SYNERGY_URL", sim.url())
+        .env("SYNERGY_TOKEN", TOKEN)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("check runs");
+    let took = start.elapsed();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "check failed: {}", out.status);
+    (took, serde_json::from_slice(&out.stdout).expect("check's JSON"))
+}
+
+/// The median of `n` runs of `check` on `args`, and the distinct files its findings are in.
+fn check_median(sim: &Simulator, args: &[&str], n: usize) -> (Duration, usize) {
+    let mut times = Vec::new();
+    let mut files = 0;
+    for _ in 0..n {
+        let (took, findings) = tokio::task::block_in_place(|| run_check(sim, args));
+        times.push(took);
+        files = findings
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+    }
+    times.sort();
+    (times[times.len() / 2], files)
+}
+
+/// Waits for non-empty diagnostics for `expected` distinct files.
+async fn until_files_flagged(lsp: &mut Lsp, expected: usize) {
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < expected {
+        let p = lsp
+            .notification("textDocument/publishDiagnostics", |p| {
+                p["diagnostics"].as_array().is_some_and(|d| !d.is_empty())
+            })
+            .await;
+        seen.insert(p["uri"].as_str().unwrap().to_string());
+    }
+}
+
+/// The workspace index over a generated tree (the check race's size): the first index with a
+/// warm cache against `check` on the same tree, its memory, one file changed on disk, a
+/// checkout of 1,000 files against `check` on them, `workspace/diagnostic` with nothing
+/// changed, and references across every file.
+async fn workspace(size: &Size) {
+    let files = size.pick(10_000, 60);
+    let bytes = size.pick(100_000_000, 600_000);
+    let tree = corpus_tree(files, bytes, "workspace", true);
+    let tree_s = tree.to_str().unwrap().to_string();
+    // A job named in 50 files, as a real one is (the generated prose names 8 jobs everywhere).
+    for p in walk_files(&tree).into_iter().step_by((files / 50).max(1)).take(50) {
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        text.push_str("\nSurvey for job:\"Stage 1\".\n");
+        std::fs::write(&p, text).unwrap();
+    }
+    let sim = common::simulator().await;
+    let (check_took, flagged) = check_median(&sim, &[&tree_s], size.pick(3, 1));
+
+    // A server with the workspace off, its cache warmed by a document naming every name.
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+    let off = json!({"workspace": {"enabled": false}, "diagnostics": {"debounceMs": 0}});
+    lsp.initialize_folders(&[tree.as_path()], off, json!({})).await;
+    // One name per line, in corpus::NAMES' order, then `Stage 1` on line 8.
+    let warm: String = corpus::NAMES.iter().chain(&["\"Stage 1\""]).map(|n| format!("job:{n}\n")).collect();
+    let warm_uri = common::file_uri(&tree.join("warm.md"));
+    open_and_wait(&mut lsp, &warm_uri, &warm, 2).await;
+    let idle = lsp.memory().map_or(0, |m| m.0);
+
+    // On: the first index, to the last file's diagnostics.
+    let start = Instant::now();
+    lsp.notify("workspace/didChangeConfiguration", json!({"settings": {"synergy": {"workspace": {"enabled": true}}}}))
+        .await;
+    until_files_flagged(&mut lsp, flagged).await;
+    let took = start.elapsed();
+    let ratio = took.as_secs_f64() / check_took.as_secs_f64();
+    row(
+        &format!(
+            "first index of {files} files / {:.0} MB (warm cache) → the last of {flagged} files' diagnostics",
+            bytes as f64 / 1e6
+        ),
+        format!("{} vs `check` on the same tree {} = {ratio:.2}×", ms(took), ms(check_took)),
+        "≤ 1.5× `check`",
+        size.full.then_some(ratio <= 1.5),
+    );
+    let status = lsp.notification("synergy/status", |p| p["indexed"]["files"].as_u64() == Some(files as u64)).await;
+    let references = status["indexed"]["references"].as_u64().unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(300)).await; // let freed memory go back
+    let rss = lsp.memory().map_or(0, |m| m.0);
+    let per_10k = rss.saturating_sub(idle) as f64 / references.max(1) as f64 * 10_000.0;
+    row(
+        &format!("memory with the workspace indexed ({references} references, texts not kept)"),
+        format!(
+            "RSS {} vs idle {} (+{}; {} per 10,000 references)",
+            mb(rss),
+            mb(idle),
+            mb(rss.saturating_sub(idle)),
+            mb(per_10k as u64)
+        ),
+        "≤ 2× idle + 10 MB",
+        size.full.then_some(rss <= 2 * idle + 10_000_000),
+    );
+
+    // References across every file: to a job named in 50 of them (as a real job is), and to
+    // Riverside, which the generated prose names 6,000 times (the answer is then ~1 MB of JSON).
+    for (what, line, target) in
+        [("a job referenced in 50 files", 8, Some(Duration::from_millis(20))), ("Riverside", 0, None)]
+    {
+        let at = json!({"textDocument": {"uri": warm_uri}, "position": {"line": line, "character": 6}, "context": {"includeDeclaration": true}});
+        let mut samples = Vec::new();
+        let mut found = 0;
+        for _ in 0..size.pick(200, 5) {
+            let start = Instant::now();
+            let locations = lsp.request("textDocument/references", at.clone()).await;
+            samples.push(start.elapsed());
+            found = locations.as_array().map_or(0, Vec::len);
+        }
+        latencies(
+            &format!("references across {files} files: {what} ({found} locations), end to end over stdio"),
+            samples,
+            if target.is_some() { "p99 < 20 ms" } else { "(no target: the size of the answer)" },
+            target,
+        );
+    }
+
+    // One file changed on disk, again and again: its new diagnostics.
+    let one = tree.join("d000/doc00001.md");
+    let original = std::fs::read_to_string(&one).unwrap();
+    let one_uri = common::file_uri(&one);
+    let mut samples = Vec::new();
+    for i in 0..size.pick(200, 5) {
+        let text = if i % 2 == 0 { format!("{original}\njob:Riversde\n") } else { original.clone() };
+        std::fs::write(&one, text).unwrap();
+        let start = Instant::now();
+        lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": one_uri, "type": 2}]})).await;
+        lsp.notification("textDocument/publishDiagnostics", |p| p["uri"] == one_uri.as_str()).await;
+        samples.push(start.elapsed());
+    }
+    latencies(
+        "one file changed on disk → its new diagnostics",
+        samples,
+        "< 20 ms (p99)",
+        Some(Duration::from_millis(20)),
+    );
+
+    // A checkout changing 1,000 files (one more stale reference in each), as one batch.
+    let changed: Vec<std::path::PathBuf> = walk_files(&tree).into_iter().take(size.pick(1_000, 20)).collect();
+    for p in &changed {
+        let mut text = std::fs::read_to_string(p).unwrap();
+        text.push_str("\nSee job:Riversde.\n");
+        std::fs::write(p, text).unwrap();
+    }
+    let paths: Vec<&str> = changed.iter().map(|p| p.to_str().unwrap()).collect();
+    let (check_took, _) = check_median(&sim, &paths, size.pick(3, 1));
+    let events: Vec<Value> = changed.iter().map(|p| json!({"uri": common::file_uri(p), "type": 2})).collect();
+    lsp.discard_notifications("textDocument/publishDiagnostics").await;
+    let start = Instant::now();
+    lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": events})).await;
+    until_files_flagged(&mut lsp, changed.len()).await;
+    let took = start.elapsed();
+    let ratio = took.as_secs_f64() / check_took.as_secs_f64();
+    row(
+        &format!("`git checkout` changing {} files → their diagnostics", changed.len()),
+        format!("{} vs `check` on those files {} = {ratio:.2}×", ms(took), ms(check_took)),
+        "≤ 1.5× `check`",
+        size.full.then_some(ratio <= 1.5),
+    );
+    lsp.shutdown().await;
+
+    // A pull client: `workspace/diagnostic` with every result id current.
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+    let caps = json!({"textDocument": {"diagnostic": {}}, "workspace": {"diagnostics": {"refreshSupport": true}}});
+    lsp.initialize_folders(&[tree.as_path()], json!({}), caps).await;
+    lsp.notification("synergy/status", |p| p["indexed"]["files"].as_u64() == Some(files as u64)).await;
+    let mut report = Value::Null;
+    for _ in 0..200 {
+        report = lsp.request("workspace/diagnostic", json!({"previousResultIds": []})).await;
+        if report["items"].as_array().map_or(0, Vec::len) >= flagged {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let previous: Vec<Value> =
+        report["items"].as_array().unwrap().iter().map(|i| json!({"uri": i["uri"], "value": i["resultId"]})).collect();
+    let params = json!({"previousResultIds": previous});
+    let mut samples = Vec::new();
+    for _ in 0..size.pick(50, 3) {
+        let start = Instant::now();
+        let again = lsp.request("workspace/diagnostic", params.clone()).await;
+        samples.push(start.elapsed());
+        assert!(again["items"].as_array().unwrap().iter().all(|i| i["kind"] == "unchanged"));
+    }
+    latencies(
+        &format!(
+            "`workspace/diagnostic`, nothing changed: {} files answered \"unchanged\", end to end over stdio",
+            previous.len()
+        ),
+        samples,
+        "< 10 ms",
+        Some(Duration::from_millis(10)),
+    );
+    lsp.shutdown().await;
+}
+
+/// Every file under `dir`, sorted.
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `check` over 10,000 files / 100 MB against `rg -c 'job:'` over the same tree, alternating.
+async fn check_vs_rg(size: &Size) {
+    let files = size.pick(10_000, 50);
+    let bytes = size.pick(100_000_000, 500_000);
+    let tree = corpus_tree(files, bytes, "corpus", false);
     let sim = common::simulator().await;
     let rg = std::process::Command::new("rg").arg("--version").output().is_ok();
     let run = |program: &str, args: &[&str]| {
@@ -538,6 +769,7 @@ async fn main() {
     scenario!(many_jobs);
     scenario!(big_document);
     scenario!(check_vs_rg);
+    scenario!(workspace);
     println!("\nwall time {:.1} s{}", wall.elapsed().as_secs_f64(), if size.full { "" } else { " (smoke sizes)" });
     let missed = MISSED.load(std::sync::atomic::Ordering::Relaxed);
     if missed > 0 {

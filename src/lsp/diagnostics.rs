@@ -144,6 +144,7 @@ impl State {
         self: &Arc<Self>,
         params: WorkspaceDiagnosticParams,
     ) -> WorkspaceDiagnosticReportResult {
+        let started = std::time::Instant::now();
         let ws = &self.workspace;
         if !ws.pulling.swap(true, Ordering::SeqCst) {
             let pushed: Vec<PathBuf> = ws.published.iter().map(|p| p.key().clone()).collect();
@@ -173,12 +174,12 @@ impl State {
             })
         };
         for report in ws.reports.iter() {
-            let Some(uri) = super::workspace::uri_of(report.key()) else { continue };
-            let result_id = format!("{:x}", report.0);
+            let uri = report.uri.clone();
+            let result_id = format!("{:x}", report.fingerprint);
             reported.insert(uri.as_str().to_string());
             items.push(match previous.get(uri.as_str()) {
                 Some(p) if *p == result_id => unchanged(uri, result_id),
-                _ => full(uri, result_id, report.1.to_vec()),
+                _ => full(uri, result_id, report.diagnostics.clone()),
             });
         }
         // Files the client still shows diagnostics for that have none now (fixed, deleted).
@@ -192,6 +193,7 @@ impl State {
                 full(p.uri.clone(), CLEAN.into(), Vec::new())
             });
         }
+        tracing::debug!(items = items.len(), ms = started.elapsed().as_secs_f64() * 1e3, "workspace/diagnostic");
         WorkspaceDiagnosticReportResult::Report(WorkspaceDiagnosticReport { items })
     }
 
@@ -290,6 +292,7 @@ impl State {
     /// if it had any.
     pub async fn validate_files(self: &Arc<Self>, paths: Option<Vec<PathBuf>>) {
         self.settings_ready().await;
+        let started = std::time::Instant::now();
         let ws = &self.workspace;
         let (files, gone): (Vec<_>, Vec<PathBuf>) = match paths {
             None => {
@@ -334,6 +337,7 @@ impl State {
                 .collect();
             self.publish_file(path, diagnostics).await;
         }
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "unopened files checked");
         self.refresh_if_dirty();
     }
 
@@ -345,28 +349,72 @@ impl State {
         if ws.is_open(&path) {
             return;
         }
-        let fingerprint = to_proto::fingerprint(&diagnostics);
-        let before = if diagnostics.is_empty() {
-            ws.reports.remove(&path).map(|(_, r)| r.0)
-        } else {
-            ws.reports.insert(path.clone(), Arc::new((fingerprint, diagnostics.clone()))).map(|r| r.0)
+        let fingerprint = (!diagnostics.is_empty()).then(|| to_proto::fingerprint(&diagnostics));
+        let previous = ws.reports.get(&path).map(|r| Arc::clone(&r));
+        let changed = previous.as_ref().map(|r| r.fingerprint) != fingerprint;
+        let report = match fingerprint {
+            None => {
+                if previous.is_some() {
+                    ws.reports.remove(&path);
+                }
+                None
+            }
+            Some(fingerprint) if changed => {
+                let Some(uri) = previous.map(|r| r.uri.clone()).or_else(|| super::workspace::uri_of(&path)) else {
+                    return;
+                };
+                let report = Arc::new(Report { fingerprint, uri, diagnostics });
+                ws.reports.insert(path.clone(), Arc::clone(&report));
+                Some(report)
+            }
+            Some(_) => previous,
         };
         if ws.pulling.load(Ordering::SeqCst) {
-            if before != (!diagnostics.is_empty()).then_some(fingerprint) {
+            if changed {
                 ws.dirty.store(true, Ordering::SeqCst);
             }
             return;
         }
-        if diagnostics.is_empty() {
-            if ws.published.remove(&path).is_none() {
-                return; // nothing was shown for it
+        match report {
+            None => {
+                if ws.published.remove(&path).is_some()
+                    && let Some(uri) = super::workspace::uri_of(&path)
+                {
+                    self.publish_diagnostics(uri, Vec::new(), None).await;
+                }
             }
-        } else if ws.published.insert(path.clone(), fingerprint) == Some(fingerprint) {
-            return;
+            Some(report) => {
+                if ws.published.insert(path, report.fingerprint) != Some(report.fingerprint) {
+                    self.publish_shared(&report.uri, &report.diagnostics).await;
+                }
+            }
         }
-        let Some(uri) = super::workspace::uri_of(&path) else { return };
-        self.publish_diagnostics(uri, diagnostics, None).await;
     }
+
+    /// [`State::publish_diagnostics`] without a version, serialized from a borrowed list (the
+    /// report keeps it).
+    async fn publish_shared(&self, uri: &Uri, diagnostics: &[Diagnostic]) {
+        #[derive(serde::Serialize)]
+        struct Params<'a> {
+            uri: &'a Uri,
+            diagnostics: &'a [Diagnostic],
+        }
+        match &self.outbox {
+            Some(outbox) => {
+                outbox.notify(<PublishDiagnostics as Notification>::METHOD, &Params { uri, diagnostics });
+            }
+            None => self.client.publish_diagnostics(uri.clone(), diagnostics.to_vec(), None).await,
+        }
+    }
+}
+
+/// The current diagnostics of an unopened file: what is pushed, or pulled with
+/// `workspace/diagnostic` (the fingerprint is the result id).
+#[derive(Debug)]
+pub struct Report {
+    pub fingerprint: u64,
+    pub uri: Uri,
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// The result id of an empty report.

@@ -164,13 +164,13 @@ fn identity_at(
 pub async fn references(state: &Arc<State>, params: ReferenceParams) -> Option<Vec<Location>> {
     let p = params.text_document_position;
     let wanted = identity_at(state, &p.text_document.uri, p.position)?;
-    let mut memo: HashMap<Box<str>, bool> = HashMap::new();
-    let locations = state
-        .all_references()
+    let started = std::time::Instant::now();
+    let locations: Vec<Location> = state
+        .references_where(|name| state.identity(name) == wanted)
         .into_iter()
-        .filter(|(_, name, _)| *memo.entry(name.clone()).or_insert_with(|| state.identity(name) == wanted))
         .map(|(uri, _, range)| Location { uri, range: to_proto::range_of(range) })
         .collect();
+    tracing::debug!(locations = locations.len(), ms = started.elapsed().as_secs_f64() * 1e3, "references");
     Some(locations)
 }
 
@@ -199,7 +199,7 @@ pub async fn workspace_symbol(state: &Arc<State>, params: WorkspaceSymbolParams)
     let mut seen: HashMap<super::workspace::Identity, ()> = HashMap::new();
     let mut by_name: HashMap<Box<str>, Option<super::workspace::Identity>> = HashMap::new();
     let mut symbols = Vec::new();
-    let mut refs = state.all_references();
+    let mut refs = state.references_where(|_| true);
     // The first reference in path order, then position.
     refs.sort_by(|a, b| (a.0.as_str(), a.2.0).cmp(&(b.0.as_str(), b.2.0)));
     for (uri, name, range) in refs {

@@ -94,7 +94,9 @@ impl Server {
         let warnings = self.state.reload().await;
         self.state.warn(warnings).await;
         self.state.publish_status().await;
-        if files_key(&self.state.config()) != before && self.state.workspace.indexed().is_some() {
+        if files_key(&self.state.config()) != before
+            && self.state.workspace.started.load(std::sync::atomic::Ordering::SeqCst)
+        {
             let state = Arc::clone(&self.state);
             tokio::spawn(async move { state.index_workspace().await });
         }
@@ -191,6 +193,7 @@ impl Server {
                 );
             }
         }
+        self.state.workspace.started.store(true, std::sync::atomic::Ordering::SeqCst);
         let state = Arc::clone(&self.state);
         tokio::spawn(async move { state.index_workspace().await });
     }

@@ -327,7 +327,7 @@ where
     let writer = tokio::spawn(async move {
         let mut drain = BufReader::with_capacity(PIPE, drain);
         loop {
-            let bytes = tokio::select! {
+            let mut bytes = tokio::select! {
                 biased;
                 frame_read = read_frame(&mut drain) => match frame_read {
                     Ok(Some(Ok(body))) => frame(&body),
@@ -337,6 +337,15 @@ where
                 },
                 Some(direct) = direct_rx.recv() => direct,
             };
+            // Notifications queued meanwhile go out in the same write (in their order): a
+            // workspace's thousands of `publishDiagnostics` cost a few writes, and the client
+            // a few wake-ups, instead of one each.
+            while bytes.len() < PIPE {
+                match direct_rx.try_recv() {
+                    Ok(more) => bytes.extend_from_slice(&more),
+                    Err(_) => break,
+                }
+            }
             if output.write_all(&bytes).await.is_err() || output.flush().await.is_err() {
                 break;
             }

@@ -21,8 +21,6 @@ use crate::model::{JobId, Resolution};
 use crate::workspace::Rules;
 use crate::workspace::index::{self, FileRefs, Index};
 
-/// How long file-watcher events are collected before they are handled as one batch.
-const WATCH_BATCH: Duration = Duration::from_millis(100);
 /// How often a running index reports progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -39,7 +37,7 @@ pub struct WorkspaceState {
     pub(super) published: DashMap<PathBuf, u64>,
     /// The current diagnostics of each unopened file that has any, with their fingerprint
     /// (the result id of pull diagnostics).
-    pub(super) reports: DashMap<PathBuf, Arc<(u64, Vec<tower_lsp_server::ls_types::Diagnostic>)>>,
+    pub(super) reports: DashMap<PathBuf, Arc<super::diagnostics::Report>>,
     /// The client pulls the workspace's diagnostics (it sent `workspace/diagnostic`).
     pub(super) pulling: AtomicBool,
     /// A report changed since the client last pulled.
@@ -51,6 +49,10 @@ pub struct WorkspaceState {
     pub(super) again: AtomicBool,
     /// File-watcher events waiting for their batch.
     pending: Mutex<Vec<FileEvent>>,
+    /// A batch of file-watcher events is being handled.
+    applying: AtomicBool,
+    /// `initialized` arrived: settings changes may re-index from now on.
+    pub(super) started: AtomicBool,
     /// The running index build's cancel flag and progress token.
     building: Mutex<Option<(Arc<AtomicBool>, ProgressToken)>>,
     /// Counts progress tokens made.
@@ -73,6 +75,14 @@ pub enum Identity {
 }
 
 impl WorkspaceState {
+    /// The `file:` URI of an indexed file: its report's if it has one, else made.
+    pub fn uri(&self, path: &Path) -> Option<Uri> {
+        match self.reports.get(path) {
+            Some(r) => Some(r.uri.clone()),
+            None => uri_of(path),
+        }
+    }
+
     pub fn is_open(&self, path: &Path) -> bool {
         self.open.contains_key(path)
     }
@@ -169,6 +179,7 @@ impl State {
         let config = self.config();
         let scanner = self.scanner();
         let enc = self.caps().encoding;
+        let started = std::time::Instant::now();
         let mut left = config.workspace.max_files;
         let mut truncated = false;
         let mut warnings = Vec::new();
@@ -191,8 +202,7 @@ impl State {
             let fresh: HashSet<&PathBuf> = built.files.iter().map(|f| &f.0).collect();
             for stale in self.workspace.index.remove_under(&root) {
                 if !fresh.contains(&stale) {
-                    // Cleared below: it has no references any more.
-                    self.workspace.reports.entry(stale).or_insert_with(|| Arc::new((0, Vec::new())));
+                    // Its report (if any) is cleared below: it has no references any more.
                 }
             }
             for (path, refs) in built.files {
@@ -222,6 +232,12 @@ impl State {
         }
         self.workspace.indexed_once.store(true, Ordering::SeqCst);
         let indexed = self.workspace.indexed().unwrap_or(Indexed { files: 0, references: 0 });
+        tracing::info!(
+            files = indexed.files,
+            references = indexed.references,
+            ms = started.elapsed().as_millis() as u64,
+            "workspace indexed"
+        );
         if let Some(reporter) = reporter {
             let done = if cancelled {
                 format!("cancelled after {} files", progress.load(Ordering::SeqCst))
@@ -304,22 +320,28 @@ impl State {
         }
     }
 
-    /// `workspace/didChangeWatchedFiles`: the events are collected for [`WATCH_BATCH`] and then
-    /// handled together.
+    /// `workspace/didChangeWatchedFiles`: handled at once; events that arrive meanwhile (a
+    /// `git pull` reaches the server as several notifications) wait and are handled together
+    /// as the next batch, so a burst costs a few batches, not one check per file.
     pub fn files_changed(self: &Arc<Self>, events: Vec<FileEvent>) {
-        let first = {
-            let mut pending = self.workspace.pending.lock().unwrap_or_else(|e| e.into_inner());
-            let first = pending.is_empty();
-            pending.extend(events);
-            first
-        };
-        if first {
-            let this = Arc::clone(self);
-            tokio::spawn(async move {
-                tokio::time::sleep(WATCH_BATCH).await;
-                this.apply_file_changes().await;
-            });
+        self.workspace.pending.lock().unwrap_or_else(|e| e.into_inner()).extend(events);
+        if self.workspace.applying.swap(true, Ordering::SeqCst) {
+            return;
         }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                while !this.workspace.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                    this.apply_file_changes().await;
+                }
+                this.workspace.applying.store(false, Ordering::SeqCst);
+                // Events that came between the last batch and the store above.
+                let more = !this.workspace.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+                if !more || this.workspace.applying.swap(true, Ordering::SeqCst) {
+                    break;
+                }
+            }
+        });
     }
 
     /// Re-reads every file in the pending batch (created or changed) or drops it (deleted,
@@ -421,30 +443,39 @@ impl State {
         }
     }
 
-    /// Every reference in the workspace, open documents as they are in the editor and other
-    /// files as indexed: `(uri, name, range)` with the range in the client's encoding.
-    pub fn all_references(&self) -> Vec<(Uri, Box<str>, (LineCol, LineCol))> {
+    /// The references in the workspace whose name `wanted` accepts (asked once per distinct
+    /// name), open documents as they are in the editor and other files as indexed:
+    /// `(uri, name, range)` with the range in the client's encoding.
+    pub fn references_where(&self, mut wanted: impl FnMut(&str) -> bool) -> Vec<(Uri, Box<str>, (LineCol, LineCol))> {
         let enc = self.caps().encoding;
         let scanner = self.scanner();
+        let mut verdicts: HashMap<Box<str>, bool> = HashMap::new();
+        let mut keep = |name: &str| match verdicts.get(name) {
+            Some(k) => *k,
+            None => {
+                let k = wanted(name);
+                verdicts.insert(name.into(), k);
+                k
+            }
+        };
         let mut out = Vec::new();
         let uris: Vec<Uri> = self.docs.iter().map(|d| d.key().clone()).collect();
         for uri in uris {
             let Some(mut doc) = self.docs.get_mut(&uri) else { continue };
             let scan = doc.scan(&scanner);
-            for r in &scan.refs {
+            for r in scan.refs.iter().filter(|r| keep(&r.name)) {
                 let range = (doc.position(r.range.start, enc), doc.position(r.range.end, enc));
                 out.push((uri.clone(), r.name.as_str().into(), range));
             }
         }
-        for (path, refs) in self.workspace.index.files() {
-            if self.workspace.is_open(&path) {
-                continue;
+        self.workspace.index.visit(|path, refs| {
+            let mut matching = refs.refs.iter().filter(|r| keep(&r.name)).peekable();
+            if matching.peek().is_none() || self.workspace.is_open(path) {
+                return;
             }
-            let Some(uri) = uri_of(&path) else { continue };
-            for r in &refs.refs {
-                out.push((uri.clone(), r.name.clone(), r.range));
-            }
-        }
+            let Some(uri) = self.workspace.uri(path) else { return };
+            out.extend(matching.map(|r| (uri.clone(), r.name.clone(), r.range)));
+        });
         out
     }
 }

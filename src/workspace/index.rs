@@ -94,6 +94,14 @@ impl Index {
         self.files.iter().map(|f| (f.key().clone(), f.value().clone())).collect()
     }
 
+    /// Calls `f` with every indexed file, without copying the index (each shard is read-locked
+    /// while it is visited: `f` must not touch the index).
+    pub fn visit(&self, mut f: impl FnMut(&Path, &FileRefs)) {
+        for entry in self.files.iter() {
+            f(entry.key(), entry.value());
+        }
+    }
+
     /// How many files have references.
     pub fn len(&self) -> usize {
         self.files.len()
