@@ -8,6 +8,9 @@
 //! - [`line_index`]: byte offsets <-> line/column in UTF-8/16/32. The only code that knows encodings.
 //! - [`html`]: HTML descriptions -> plain text.
 //! - [`config`]: the one settings struct and its layers; the token as a redacted `Secret`.
+//! - [`settings`]: layers -> `Config` -> scanner and client settings, for the CLI and the server.
+//! - [`analysis`]: references + verdicts -> findings (severity, message, fixes): one policy.
+//! - [`workspace`]: which files, the walk, reading a file, and the index of their references.
 //! - [`log`]: the stderr log writer that scrubs every known token from each line.
 //! - [`api`]: the HTTP client and wire JSON. The only module that sees HTTP.
 //! - [`resolve`]: name -> `Resolution`, with the cache, single-flight and the politeness gate.
@@ -18,8 +21,9 @@
 //!
 //! Invariants:
 //!
-//! - Layering: `lsp`, `check` -> `resolve` -> `api`; everything -> `model`; `line_index`
-//!   depends on nothing of ours, `scan` only on `model`.
+//! - Layering: `lsp`, `check` -> `analysis`, `workspace`, `settings` -> `resolve` -> `api`;
+//!   everything -> `model`; `model` and `line_index` depend on nothing of ours, `scan` only on
+//!   `model`.
 //! - A failure to reach the server is `Resolution::Unavailable`, never "unknown", and is never
 //!   cached.
 //! - The token is a `config::Secret`: redacted `Debug`, no `Display`, no `Serialize`; it is only

@@ -296,6 +296,30 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
         },
     };
     let elapsed = started.elapsed();
+    // What the editor's workspace index would hold for this folder.
+    let indexed = tokio::task::spawn_blocking({
+        let settings = settings.clone();
+        move || {
+            let root = std::path::Path::new(".");
+            let rules = synergy_ls::workspace::Rules::for_workspace(root, &settings.config).ok()?;
+            let (progress, cancel) = Default::default();
+            let max = settings.config.workspace.max_files;
+            let built = synergy_ls::workspace::index::build(
+                root,
+                &rules,
+                &settings.scanner,
+                synergy_ls::line_index::Encoding::Utf32,
+                max,
+                &progress,
+                &cancel,
+            );
+            let references: usize = built.files.iter().map(|f| f.1.refs.len()).sum();
+            Some((built.walked, references, built.truncated))
+        }
+    })
+    .await
+    .ok()
+    .flatten();
     let server = client.origin().as_deref().and_then(synergy_ls::api::client::host_of);
     let (state, mut message) = status(&health, None, server.as_deref().unwrap_or(""));
     // A command that has ended says what to do, not what it will do next ("retrying in 1 s").
@@ -307,13 +331,20 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
         Format::Json => writeln!(
             out,
             "{}",
-            json!({"state": state.as_str(), "server": server, "message": message, "elapsedMs": elapsed.as_millis() as u64})
+            json!({"state": state.as_str(), "server": server, "message": message, "elapsedMs": elapsed.as_millis() as u64,
+                   "indexed": indexed.map(|(files, references, _)| json!({"files": files, "references": references}))})
         ),
         Format::Human if state == StatusState::Connected => {
             writeln!(out, "{} (answered in {} ms).", message.trim_end_matches('.'), elapsed.as_millis())
         }
         Format::Human => writeln!(out, "{}: {message}", state.as_str()),
     };
+    if format == Format::Human
+        && let Some((files, references, truncated)) = indexed
+    {
+        let more = if truncated { " (workspace.maxFiles reached)" } else { "" };
+        let _ = writeln!(out, "Workspace: {references} job references in {files} files to check here{more}.");
+    }
     match state {
         StatusState::Connected => Exit::Clean,
         StatusState::NotConfigured => Exit::Usage,

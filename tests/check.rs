@@ -308,3 +308,25 @@ async fn demo_runs_on_the_bundled_examples() {
     assert!(stdout.contains("### Highway Upgrade 2024"), "{stdout}");
     assert!(stdout.contains("SYNERGY_URL=http://127.0.0.1:8765"), "{stdout}");
 }
+
+/// `status` says what the editor's workspace index would hold for the current folder, with
+/// the same walk as `check` (and the workspace settings), whether or not the server answers.
+#[test]
+fn status_counts_what_the_workspace_index_would_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "docs/a.md", b"job:Riverside and job:Gone42\n");
+    write(dir.path(), "notes.txt", b"job:One\n");
+    write(dir.path(), "src/x.go", b"// job:InComment\n");
+    write(dir.path(), "skip/b.md", b"job:Skipped\n");
+    write(dir.path(), ".synergy.toml", b"[workspace]\nexclude = [\"skip/\"]\n");
+    let out = std::process::Command::new(BIN)
+        .args(["status", "--format", "json", "--server-url", "http://127.0.0.1:9"])
+        .current_dir(dir.path())
+        .env("SYNERGY_TOKEN", "tok-STATUS-1")
+        .env_remove("SYNERGY_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "unreachable: {}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["indexed"], serde_json::json!({"files": 2, "references": 3}), "{json}");
+}

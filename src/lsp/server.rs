@@ -276,6 +276,9 @@ impl Server {
         }
         self.state.resolver.clear();
         self.state.answers_changed();
+        // Also the disk: a client without file watchers sees outside changes this way.
+        let state = Arc::clone(&self.state);
+        tokio::spawn(async move { state.index_workspace().await });
         Ok(None)
     }
 }

@@ -137,10 +137,7 @@ impl WorkspaceState {
 impl State {
     /// The walk rules for a folder, from `files.*` and `workspace.*`.
     fn rules(&self, root: &Path) -> Result<Rules, String> {
-        let config = self.config();
-        let include: Vec<String> = config.files.include.iter().chain(&config.workspace.include).cloned().collect();
-        let exclude: Vec<String> = config.files.exclude.iter().chain(&config.workspace.exclude).cloned().collect();
-        Rules::new(root, &include, &exclude, ("workspace.include", "workspace.exclude"))
+        Rules::for_workspace(root, &self.config())
     }
 
     /// Sets the workspace folders (from `initialize`); indexed by [`State::index_workspace`].

@@ -41,6 +41,14 @@ impl Rules {
         })
     }
 
+    /// The rules of a workspace index rooted at `root`: `files.*` and `workspace.*` globs
+    /// together (the language server's index and `synergy-ls status` use these).
+    pub fn for_workspace(root: &Path, config: &crate::config::Config) -> Result<Rules, String> {
+        let include: Vec<String> = config.files.include.iter().chain(&config.workspace.include).cloned().collect();
+        let exclude: Vec<String> = config.files.exclude.iter().chain(&config.workspace.exclude).cloned().collect();
+        Rules::new(root, &include, &exclude, ("workspace.include", "workspace.exclude"))
+    }
+
     /// The kind to scan a walked file as; `None` skips it: documents are checked, other files
     /// only when an include glob matches them (source files then by their comments, unknown
     /// types as prose). Excluded files are `None`.

@@ -110,6 +110,10 @@ local function run()
   end, 100), ':SynergyRefresh asks the server again', { before = before, after = stats() })
   local lines = require('synergy').status_lines()
   check(lines[1]:find('connected', 1, true) ~= nil, ':SynergyStatus text', lines)
+  check(vim.wait(5000, function()
+    lines = require('synergy').status_lines()
+    return (lines[2] or ''):find('Workspace: 3 job references in 2 files.', 1, true) ~= nil
+  end, 50), ':SynergyStatus says what the workspace index holds', lines)
 
   -- :checkhealth synergy reports the binary, settings and a reachable server.
   vim.cmd('checkhealth synergy')

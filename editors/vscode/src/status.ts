@@ -6,6 +6,8 @@ export interface StatusParams {
   server: string | null;
   message: string;
   lastCheck: string | null;
+  /** What the workspace index holds, once it is built. */
+  indexed?: { files: number; references: number };
 }
 
 export type Fix = 'setToken' | 'openSettings' | 'showLogs' | undefined;
@@ -22,7 +24,11 @@ export function present(s: StatusParams | undefined): Presentation {
   if (!s) return { text: '$(sync~spin) Synergy', tooltip: 'synergy-ls is starting', fix: undefined, warning: false };
   const where = s.server ? ` (${s.server})` : '';
   const when = s.lastCheck ? `\nLast check: ${s.lastCheck}` : '';
-  const tooltip = `12d Synergy${where}: ${s.message}${when}`;
+  const count = (n: number) => n.toLocaleString('en-US');
+  const indexed = s.indexed
+    ? `\nWorkspace: ${count(s.indexed.references)} job references in ${count(s.indexed.files)} files`
+    : '';
+  const tooltip = `12d Synergy${where}: ${s.message}${when}${indexed}`;
   switch (s.state) {
     case 'connected':
       return { text: '$(check) Synergy', tooltip, fix: undefined, warning: false };

@@ -68,4 +68,7 @@ test('status bar text and fix per state', () => {
     assert.equal(p.tooltip, `12d Synergy: ${message}`, 'no "null" shown');
     assert.equal(p.text, '$(gear) Synergy: not configured');
   }
+  // Once the workspace is indexed, the tooltip says how much.
+  const indexed = present({ state: 'connected', server: null, message: 'Connected.', lastCheck: null, indexed: { files: 10000, references: 48695 } });
+  assert.equal(indexed.tooltip, '12d Synergy: Connected.\nWorkspace: 48,695 job references in 10,000 files');
 });

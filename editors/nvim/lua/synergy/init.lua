@@ -66,6 +66,9 @@ function M.status_lines()
       local when = s.lastCheck and (', last check ' .. s.lastCheck) or ''
       local line = ('synergy-ls: %s (%s%s). %s'):format(s.state or '?', s.server or 'no server', when, s.message or '')
       table.insert(lines, line)
+      if type(s.indexed) == 'table' then
+        table.insert(lines, ('Workspace: %d job references in %d files.'):format(s.indexed.references, s.indexed.files))
+      end
     else
       table.insert(lines, 'synergy-ls: running, no status received yet')
     end
