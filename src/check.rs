@@ -15,7 +15,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::analysis::{self, Verdict, Verdicts};
 use crate::config::Severity;
-use crate::line_index::{Encoding, LineIndex};
+use crate::line_index::{Encoding, positions_in_order};
 use crate::model::{JobRef, Resolution, Unavailable};
 use crate::present;
 use crate::resolve::Resolver;
@@ -167,29 +167,19 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
             continue;
         }
         let shown_path: Arc<str> = display_path(&file.path).into();
-        let index = LineIndex::new(&file.text);
         for f in analysis.findings {
-            let range = &file.refs[f.reference].range;
-            let start = index.position(&file.text, range.start, Encoding::Utf32);
-            let line = index.line_range(&file.text, start.line as usize);
-            // A reference ends on its own line; were it ever to span lines, it is marked to
-            // the end of the first.
-            let end_column = if range.end <= line.end {
-                index.position(&file.text, range.end, Encoding::Utf32).col as usize
-            } else {
-                file.text[line.clone()].chars().count()
-            };
+            let at = &file.located[f.reference];
             report.findings.push(Finding {
                 path: shown_path.clone(),
-                line: start.line as usize + 1,
-                column: start.col as usize + 1,
-                end_column: end_column + 1,
-                reference: file.text[range.clone()].to_string(),
+                line: at.line,
+                column: at.column,
+                end_column: at.end_column,
+                reference: at.written.clone(),
                 code: f.verdict.code.as_str(),
                 severity: f.verdict.severity.as_str(),
                 message: f.verdict.message.clone(),
                 suggestions: f.verdict.fixes.iter().map(|x| x.value.clone()).collect(),
-                line_text: file.text[line].to_string(),
+                line_text: at.line_text.clone(),
                 level: f.verdict.severity,
             });
         }
@@ -247,8 +237,42 @@ struct WalkedFile {
     count: usize,
     /// Those of them not already known to be fine (see [`NameSink::keep_undecided`]).
     refs: Vec<JobRef>,
-    /// Its text, kept only when some reference is undecided.
-    text: String,
+    /// Where each of `refs` is, for people (the text itself is not kept).
+    located: Vec<Located>,
+}
+
+/// A reference located for people: 1-based line and columns in characters (from
+/// `line_index`), its line and how it was written.
+#[derive(Debug)]
+struct Located {
+    line: usize,
+    column: usize,
+    /// One past the last character, as in SARIF.
+    end_column: usize,
+    line_text: String,
+    written: String,
+}
+
+/// Locates `refs` in `text` (one forward pass: `line_index::positions_in_order`).
+fn locate(text: &str, refs: &[JobRef]) -> Vec<Located> {
+    let offsets: Vec<usize> = refs.iter().flat_map(|r| [r.range.start, r.range.end]).collect();
+    let placed = positions_in_order(text, &offsets, Encoding::Utf32);
+    refs.iter()
+        .zip(placed.chunks_exact(2))
+        .map(|(r, at)| {
+            let ((start, line), (end, _)) = (at[0].clone(), at[1].clone());
+            // A reference ends on its own line; were it ever to span lines, it is marked to
+            // the end of the first.
+            let end_column = if end.line == start.line { end.col as usize } else { text[line.clone()].chars().count() };
+            Located {
+                line: start.line as usize + 1,
+                column: start.col as usize + 1,
+                end_column: end_column + 1,
+                line_text: text[line].to_string(),
+                written: text[r.range.clone()].to_string(),
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -266,12 +290,12 @@ fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, S
             let count = refs.len();
             names.found(&refs);
             names.keep_undecided(&mut refs);
-            let text = if refs.is_empty() { String::new() } else { text.to_string() };
-            (count, refs, text)
+            let located = locate(text, &refs);
+            (count, refs, located)
         });
         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
         match scanned {
-            Ok((count, refs, text)) => out.files.push(WalkedFile { path, count, refs, text }),
+            Ok((count, refs, located)) => out.files.push(WalkedFile { path, count, refs, located }),
             Err(why) => out.skipped.push((path, why)),
         }
         true

@@ -86,6 +86,57 @@ impl LineIndex {
     }
 }
 
+/// The positions of ascending byte `offsets` in `text`, each with the byte range of its line
+/// (terminator excluded), in one forward pass and without building a [`LineIndex`]: for
+/// callers that place a few positions in many texts (`check`, the workspace index). Lines
+/// without a `\r` are counted a stretch at a time (memchr's vectorised count). Offsets that
+/// are not ascending fall back to a [`LineIndex`]; each is clamped as [`LineIndex::position`]
+/// clamps.
+pub fn positions_in_order(text: &str, offsets: &[usize], enc: Encoding) -> Vec<(LineCol, std::ops::Range<usize>)> {
+    if offsets.windows(2).any(|w| w[0] > w[1]) {
+        let index = LineIndex::new(text);
+        return offsets
+            .iter()
+            .map(|&o| {
+                let p = index.position(text, o, enc);
+                (p, index.line_range(text, p.line as usize))
+            })
+            .collect();
+    }
+    let bytes = text.as_bytes();
+    let has_cr = memchr::memchr(b'\r', bytes).is_some();
+    let (mut line, mut line_start, mut pos) = (0u32, 0usize, 0usize);
+    offsets
+        .iter()
+        .map(|&offset| {
+            let offset = floor_char_boundary(text, offset.min(text.len()));
+            if has_cr {
+                while let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[pos..offset]) {
+                    let at = pos + i;
+                    let crlf = bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n');
+                    let next = if crlf { at + 2 } else { at + 1 };
+                    if next > offset {
+                        break; // between the halves of a CRLF: still on this line
+                    }
+                    line += 1;
+                    line_start = next;
+                    pos = next;
+                }
+            } else {
+                let stretch = &bytes[pos..offset];
+                line += memchr::memchr_iter(b'\n', stretch).count() as u32;
+                if let Some(i) = memchr::memrchr(b'\n', stretch) {
+                    line_start = pos + i + 1;
+                }
+            }
+            pos = pos.max(offset);
+            let line_end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..]).map_or(text.len(), |i| line_start + i);
+            let col = width(&text[line_start..offset], enc) as u32;
+            (LineCol { line, col }, line_start..line_end)
+        })
+        .collect()
+}
+
 /// How many code units `s` takes in `enc`.
 pub fn width(s: &str, enc: Encoding) -> usize {
     match enc {
@@ -183,6 +234,39 @@ mod tests {
         assert_eq!(index.line_count(), 5);
         assert_eq!(&text[index.line_range(text, 1)], "b");
         assert_eq!(&text[index.line_range(text, 3)], "d");
+    }
+
+    /// The one-pass placement agrees with the index on every line-break style, multi-byte
+    /// characters, and offsets given out of order.
+    #[test]
+    fn positions_in_order_agree_with_the_index() {
+        let texts = [
+            "a job:One\r\nb 😀 job:\"Two x\"\rc\n\njob:Three\r\n\r\nzz job:Four",
+            "a job:One job:Two\nb 😀 job:\"Two x\"\nc\n\njob:Three\n\n\nzz job:Four",
+            "𝄞\r\r\n\nx",
+        ];
+        for text in texts {
+            let index = LineIndex::new(text);
+            let mut offsets: Vec<usize> =
+                text.char_indices().map(|(i, _)| i).chain([text.len(), text.len() + 5]).collect();
+            // The `\n` of a CRLF has no position of its own.
+            let bytes = text.as_bytes();
+            offsets.retain(|&i| !(i > 0 && i < bytes.len() && bytes[i - 1] == b'\r' && bytes[i] == b'\n'));
+            for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+                let expect: Vec<_> = offsets
+                    .iter()
+                    .map(|&o| {
+                        let p = index.position(text, o, enc);
+                        (p, index.line_range(text, p.line as usize))
+                    })
+                    .collect();
+                assert_eq!(positions_in_order(text, &offsets, enc), expect, "{text:?} {enc:?}");
+                let reversed: Vec<usize> = offsets.iter().rev().copied().collect();
+                let mut back = positions_in_order(text, &reversed, enc);
+                back.reverse();
+                assert_eq!(back, expect, "{text:?} {enc:?} reversed");
+            }
+        }
     }
 
     #[test]

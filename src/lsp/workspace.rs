@@ -399,7 +399,7 @@ impl State {
         if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
             return None;
         }
-        let kind = self.rules(&root).ok()?.kind(path)?;
+        let kind = self.rules(&root).ok()?.kind_unwalked(path)?;
         FileRefs::read(path, kind, scanner, enc).ok().flatten()
     }
 

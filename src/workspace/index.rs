@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use dashmap::DashMap;
 
 use super::{Rules, scan_file, walk};
-use crate::line_index::{Encoding, LineCol, LineIndex};
+use crate::line_index::{Encoding, LineCol, positions_in_order};
 use crate::model::{JobRef, RefForm};
 use crate::scan::{DocKind, Scanner};
 
@@ -38,16 +38,19 @@ impl FileRefs {
         if refs.is_empty() {
             return FileRefs::default();
         }
-        let index = LineIndex::new(text);
-        let at = |r: &std::ops::Range<usize>| (index.position(text, r.start, enc), index.position(text, r.end, enc));
+        // In text order: the reference starts, its editable part starts and ends, it ends.
+        let offsets: Vec<usize> =
+            refs.iter().flat_map(|r| [r.range.start, r.edit_range.start, r.edit_range.end, r.range.end]).collect();
+        let placed = positions_in_order(text, &offsets, enc);
         FileRefs {
             refs: refs
                 .iter()
-                .map(|r| IndexedRef {
+                .zip(placed.chunks_exact(4))
+                .map(|(r, p)| IndexedRef {
                     name: r.name.as_str().into(),
                     form: r.form,
-                    range: at(&r.range),
-                    edit_range: if r.edit_range == r.range { at(&r.range) } else { at(&r.edit_range) },
+                    range: (p[0].0, p[3].0),
+                    edit_range: (p[1].0, p[2].0),
                 })
                 .collect(),
         }
@@ -255,11 +258,11 @@ mod tests {
     fn excluded_folders_exclude_files_that_did_not_come_from_a_walk() {
         let root = Path::new("/w");
         let rules = Rules::new(root, &[], &["build/".into(), "*.log.md".into()], ("i", "e")).unwrap();
-        assert!(rules.kind(Path::new("/w/build/x.md")).is_none());
-        assert!(rules.kind(Path::new("/w/a/b.log.md")).is_none());
-        assert!(rules.kind(Path::new("/w/docs/x.md")).is_some());
+        assert!(rules.kind_unwalked(Path::new("/w/build/x.md")).is_none());
+        assert!(rules.kind_unwalked(Path::new("/w/a/b.log.md")).is_none());
+        assert!(rules.kind_unwalked(Path::new("/w/docs/x.md")).is_some());
         // A folder above the root is not the workspace's business.
         let rules = Rules::new(Path::new("/build/w"), &[], &["build/".into()], ("i", "e")).unwrap();
-        assert!(rules.kind(Path::new("/build/w/x.md")).is_some());
+        assert!(rules.kind_unwalked(Path::new("/build/w/x.md")).is_some());
     }
 }

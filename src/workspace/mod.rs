@@ -49,13 +49,20 @@ impl Rules {
         Rules::new(root, &include, &exclude, ("workspace.include", "workspace.exclude"))
     }
 
-    /// The kind to scan a walked file as; `None` skips it: documents are checked, other files
-    /// only when an include glob matches them (source files then by their comments, unknown
-    /// types as prose). Excluded files are `None`.
-    pub fn kind(&self, path: &Path) -> Option<DocKind> {
+    /// The kind to scan a file that did not come from a walk as (a file-watcher event): as
+    /// [`Rules::kind`], and `None` when it or one of its folders is excluded.
+    pub fn kind_unwalked(&self, path: &Path) -> Option<DocKind> {
         if self.excluded(path) {
             return None;
         }
+        self.kind(path)
+    }
+
+    /// The kind to scan a walked file as; `None` skips it: documents are checked, other files
+    /// only when an include glob matches them (source files then by their comments, unknown
+    /// types as prose). Exclude globs are the walk's business (it never enters an excluded
+    /// folder); see [`Rules::kind_unwalked`].
+    pub fn kind(&self, path: &Path) -> Option<DocKind> {
         match DocKind::from_path(path) {
             Some(kind @ (DocKind::Markdown | DocKind::Plain)) => Some(kind),
             kind if self.include.matched(path, false).is_whitelist() => Some(kind.unwrap_or(DocKind::Plain)),
