@@ -554,7 +554,8 @@ async fn workspace(size: &Size) {
         "≤ 1.5× `check`",
         size.full.then_some(ratio <= 1.5),
     );
-    let status = lsp.notification("synergy/status", |p| p["indexed"]["files"].as_u64() == Some(files as u64)).await;
+    let status =
+        lsp.notification("synergy/status", |p| p["indexed"]["references"].as_u64().is_some_and(|r| r > 0)).await;
     let references = status["indexed"]["references"].as_u64().unwrap_or(0);
     tokio::time::sleep(Duration::from_millis(300)).await; // let freed memory go back
     let rss = lsp.memory().map_or(0, |m| m.0);
@@ -642,7 +643,7 @@ async fn workspace(size: &Size) {
     let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
     let caps = json!({"textDocument": {"diagnostic": {}}, "workspace": {"diagnostics": {"refreshSupport": true}}});
     lsp.initialize_folders(&[tree.as_path()], json!({}), caps).await;
-    lsp.notification("synergy/status", |p| p["indexed"]["files"].as_u64() == Some(files as u64)).await;
+    lsp.notification("synergy/status", |p| p["indexed"]["references"].as_u64().is_some_and(|r| r > 0)).await;
     let mut report = Value::Null;
     for _ in 0..200 {
         report = lsp.request("workspace/diagnostic", json!({"previousResultIds": []})).await;

@@ -314,7 +314,7 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
                 &cancel,
             );
             let references: usize = built.files.iter().map(|f| f.1.refs.len()).sum();
-            Some((built.walked, references, built.truncated))
+            Some((built.files.len(), references, built.truncated))
         }
     })
     .await
@@ -343,7 +343,13 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
         && let Some((files, references, truncated)) = indexed
     {
         let more = if truncated { " (workspace.maxFiles reached)" } else { "" };
-        let _ = writeln!(out, "Workspace: {references} job references in {files} files to check here{more}.");
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "Workspace: {} in {} here{more}.",
+            plural(references, "job reference"),
+            plural(files, "file")
+        );
     }
     match state {
         StatusState::Connected => Exit::Clean,

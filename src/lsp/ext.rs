@@ -34,7 +34,7 @@ pub struct StatusParams {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Indexed {
-    /// Files taken by the walk, with references or not.
+    /// Files with job references.
     pub files: usize,
     /// References in them (open documents as last scanned).
     pub references: usize,

@@ -90,11 +90,11 @@ impl Server {
     /// Applies the settings and re-checks; the workspace is indexed again when a setting that
     /// chooses or scans its files changed (once the first index has started).
     async fn reload_and_recheck(&self) {
-        let before = files_key(&self.state.config());
+        let before = super::workspace::files_key(&self.state.config());
         let warnings = self.state.reload().await;
         self.state.warn(warnings).await;
         self.state.publish_status().await;
-        if files_key(&self.state.config()) != before
+        if super::workspace::files_key(&self.state.config()) != before
             && self.state.workspace.started.load(std::sync::atomic::Ordering::SeqCst)
         {
             let state = Arc::clone(&self.state);
@@ -107,11 +107,6 @@ impl Server {
     pub async fn on_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
         self.state.workspace.cancel(Some(&params.token));
     }
-}
-
-/// The settings that decide which files the workspace index reads and how it scans them.
-fn files_key(c: &crate::config::Config) -> String {
-    serde_json::json!([c.workspace, c.files, c.scan, c.reference_patterns]).to_string()
 }
 
 /// Every workspace folder as a path (`rootUri`, then `rootPath`, when the client sends no
@@ -240,10 +235,10 @@ impl Server {
         if self.state.docs.remove(&uri).is_some_and(|(_, doc)| doc.text.len() >= super::LARGE_DOCUMENT) {
             super::release_memory();
         }
-        self.state.publish_diagnostics(uri.clone(), Vec::new(), None).await;
-        // An unopened file's diagnostics come from the index again.
-        if let Some((path, _)) = self.state.workspace.set_open(&uri, false) {
-            self.state.reindex_closed(path).await;
+        // An unopened file's diagnostics come from the index again (or none).
+        match self.state.workspace.set_open(&uri, false) {
+            Some((path, _)) => self.state.reindex_closed(uri, path).await,
+            None => self.state.publish_diagnostics(uri, Vec::new(), None).await,
         }
     }
 

@@ -29,8 +29,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 pub struct WorkspaceState {
     folders: Mutex<Vec<PathBuf>>,
     pub index: Index,
-    /// Files taken by the walk in each folder (with references or not), for the status.
-    walked: Mutex<HashMap<PathBuf, usize>>,
     /// The first index is done.
     indexed_once: AtomicBool,
     /// The fingerprint of the diagnostics last pushed for each unopened file that has any.
@@ -110,10 +108,9 @@ impl WorkspaceState {
 
     /// The index's size, once the first index is done.
     pub fn indexed(&self) -> Option<Indexed> {
-        self.indexed_once.load(Ordering::SeqCst).then(|| Indexed {
-            files: self.walked.lock().unwrap_or_else(|e| e.into_inner()).values().sum(),
-            references: self.index.references(),
-        })
+        self.indexed_once
+            .load(Ordering::SeqCst)
+            .then(|| Indexed { files: self.index.len(), references: self.index.references() })
     }
 
     /// The folder a path is in (the innermost, when folders nest).
@@ -205,7 +202,6 @@ impl State {
             for (path, refs) in built.files {
                 self.workspace.index.set(path, Some(refs));
             }
-            self.workspace.walked.lock().unwrap_or_else(|e| e.into_inner()).insert(root.clone(), built.walked);
             for e in built.errors.iter().take(3) {
                 tracing::info!("workspace walk: {e}");
             }
@@ -222,7 +218,7 @@ impl State {
         }
         if truncated && !self.workspace.told_truncated.swap(true, Ordering::SeqCst) {
             warnings.push(format!(
-                "The workspace has more than {} files to check (workspace.maxFiles); only the first {} are indexed. \
+                "The workspace has more than {} files to check (workspace.maxFiles); only {} of them are indexed. \
                  Narrow it with workspace.exclude or raise workspace.maxFiles.",
                 config.workspace.max_files, config.workspace.max_files
             ));
@@ -239,7 +235,7 @@ impl State {
             let done = if cancelled {
                 format!("cancelled after {} files", progress.load(Ordering::SeqCst))
             } else {
-                format!("{} files, {} references", indexed.files, indexed.references)
+                format!("{} references in {} files", present_count(indexed.references), present_count(indexed.files))
             };
             reporter.finish(done).await;
         }
@@ -288,7 +284,6 @@ impl State {
     /// Forgets a folder: its files leave the index and their diagnostics are cleared.
     pub async fn forget_folder(self: &Arc<Self>, root: &Path) {
         let gone = self.workspace.index.remove_under(root);
-        self.workspace.walked.lock().unwrap_or_else(|e| e.into_inner()).remove(root);
         let published: Vec<PathBuf> =
             self.workspace.reports.iter().filter(|p| p.key().starts_with(root)).map(|p| p.key().clone()).collect();
         let mut all: Vec<PathBuf> = gone;
@@ -296,6 +291,7 @@ impl State {
         all.sort();
         all.dedup();
         self.validate_files(Some(all)).await;
+        self.publish_status().await;
     }
 
     /// `workspace/didChangeWorkspaceFolders`: removed folders are forgotten, added ones indexed.
@@ -359,35 +355,49 @@ impl State {
         if !self.config().workspace.enabled || !self.workspace.indexed_once.load(Ordering::SeqCst) {
             return;
         }
+        let mut touched = Vec::with_capacity(last.len());
+        // A folder deleted (editors send one event for a folder and its files): everything
+        // under it goes. A file deleted is the same, for one path.
+        for (path, _) in last.iter().filter(|(_, typ)| **typ == FileChangeType::DELETED) {
+            touched.extend(self.workspace.index.remove_under(path));
+            touched
+                .extend(self.workspace.reports.iter().filter(|r| r.key().starts_with(path)).map(|r| r.key().clone()));
+        }
+        last.retain(|_, typ| *typ != FileChangeType::DELETED);
         let this = Arc::clone(self);
         let scanner = self.scanner();
         let enc = self.caps().encoding;
         let read = tokio::task::spawn_blocking(move || {
-            last.into_iter()
-                .map(|(path, typ)| {
-                    let refs =
-                        if typ == FileChangeType::DELETED { None } else { this.read_if_taken(&path, &scanner, enc) };
-                    (path, refs)
-                })
-                .collect::<Vec<_>>()
+            let mut read = Vec::new();
+            for path in last.into_keys() {
+                if path.is_dir() {
+                    // A folder created or moved in, announced as one event: walk it.
+                    read.extend(this.read_folder(&path, &scanner, enc));
+                } else {
+                    let refs = this.read_if_taken(&path, &scanner, enc);
+                    read.push((path, refs));
+                }
+            }
+            read
         })
         .await
         .unwrap_or_default();
-        let mut touched = Vec::with_capacity(read.len());
         for (path, refs) in read {
             let had = self.workspace.index.set(path.clone(), refs);
             if had || self.workspace.index.get(&path).is_some() || self.workspace.reports.contains_key(&path) {
                 touched.push(path);
             }
         }
+        touched.sort();
+        touched.dedup();
         if !touched.is_empty() {
             self.validate_files(Some(touched)).await;
             self.publish_status().await;
         }
     }
 
-    /// A file's references if the walk would take it (in a folder, not hidden, not excluded,
-    /// a document or included); `None` otherwise.
+    /// A file's references if the walk would take it (in a folder, not ignored by an ignore
+    /// file, not hidden, not excluded, a document or included); `None` otherwise.
     fn read_if_taken(
         &self,
         path: &Path,
@@ -395,17 +405,36 @@ impl State {
         enc: crate::line_index::Encoding,
     ) -> Option<FileRefs> {
         let root = self.workspace.folder_of(path)?;
-        let rel = path.strip_prefix(&root).ok()?;
-        if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+        if crate::workspace::ignored(&root, path) {
             return None;
         }
         let kind = self.rules(&root).ok()?.kind_unwalked(path)?;
         FileRefs::read(path, kind, scanner, enc).ok().flatten()
     }
 
+    /// The references of every file the walk takes under `dir` (a folder inside a workspace
+    /// folder), unless the folder itself is ignored or excluded.
+    fn read_folder(
+        &self,
+        dir: &Path,
+        scanner: &crate::scan::Scanner,
+        enc: crate::line_index::Encoding,
+    ) -> Vec<(PathBuf, Option<FileRefs>)> {
+        let Some(root) = self.workspace.folder_of(dir) else { return Vec::new() };
+        let Ok(rules) = self.rules(&root) else { return Vec::new() };
+        if crate::workspace::ignored(&root, dir) || rules.excluded(dir) {
+            return Vec::new();
+        }
+        let (progress, cancel) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let max = self.config().workspace.max_files;
+        let built = index::build(dir, &rules, scanner, enc, max, &progress, &cancel);
+        built.files.into_iter().map(|(p, f)| (p, Some(f))).collect()
+    }
+
     /// Re-reads `.synergy.toml` of the first folder and applies the settings.
     pub async fn reload_file_settings(self: &Arc<Self>) {
         let Some(root) = self.workspace.folders().into_iter().next() else { return };
+        let before = files_key(&self.config());
         let mut warnings = Vec::new();
         match crate::config::file_layer(&root) {
             Ok(v) => self.settings.set_layer(crate::config::Source::File, v.unwrap_or(serde_json::Value::Null)),
@@ -414,13 +443,21 @@ impl State {
         warnings.extend(self.reload().await);
         self.warn(warnings).await;
         self.publish_status().await;
+        if files_key(&self.config()) != before {
+            let this = Arc::clone(self);
+            tokio::spawn(async move { this.index_workspace().await });
+        }
         self.answers_changed();
     }
 
     /// A document closed: its file's diagnostics come from the index again, read from disk
-    /// (what was on screen may not have been saved).
-    pub async fn reindex_closed(self: &Arc<Self>, path: PathBuf) {
-        if !self.config().workspace.enabled || !self.workspace.indexed_once.load(Ordering::SeqCst) {
+    /// (what was on screen may not have been saved), in one publish that replaces the
+    /// document's (an empty one when the file has none, is not in the workspace or the
+    /// workspace is off).
+    pub async fn reindex_closed(self: &Arc<Self>, uri: Uri, path: PathBuf) {
+        let indexed = self.config().workspace.enabled && self.workspace.indexed_once.load(Ordering::SeqCst);
+        if !indexed || self.workspace.folder_of(&path).is_none() {
+            self.publish_diagnostics(uri, Vec::new(), None).await;
             return;
         }
         let this = Arc::clone(self);
@@ -428,7 +465,10 @@ impl State {
         let p = path.clone();
         let refs = tokio::task::spawn_blocking(move || this.read_if_taken(&p, &scanner, enc)).await.ok().flatten();
         self.workspace.index.set(path.clone(), refs);
+        // What the document showed is to be replaced, by the file's findings or by nothing.
+        self.workspace.published.insert(path.clone(), 0);
         self.validate_files(Some(vec![path])).await;
+        self.publish_status().await;
     }
 
     /// What a name means for references: its job's ID when the cache knows exactly one job
@@ -475,6 +515,11 @@ impl State {
         });
         out
     }
+}
+
+/// The settings that decide which files the workspace index reads and how it scans them.
+pub(super) fn files_key(c: &crate::config::Config) -> String {
+    serde_json::json!([c.workspace, c.files, c.scan, c.reference_patterns]).to_string()
 }
 
 /// Files counted for people: `1,234`.

@@ -254,6 +254,29 @@ mod tests {
         assert_eq!(index.len(), 1);
     }
 
+    /// A path that did not come from a walk is judged as the walk would: ignore files at every
+    /// level (the nearest verdict wins), hidden files and folders.
+    #[test]
+    fn ignore_files_apply_to_paths_outside_a_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("docs/build")).unwrap();
+        std::fs::write(root.join(".gitignore"), "build/\n*.log.md\n").unwrap();
+        std::fs::write(root.join("docs/.gitignore"), "!keep.log.md\n").unwrap();
+        for (rel, ignored) in [
+            ("a.md", false),
+            ("docs/build/x.md", true),
+            ("build/y.md", true),
+            ("docs/z.log.md", true),
+            ("docs/keep.log.md", false),
+            (".hidden/h.md", true),
+            ("docs/.secret.md", true),
+        ] {
+            assert_eq!(crate::workspace::ignored(root, &root.join(rel)), ignored, "{rel}");
+        }
+        assert!(crate::workspace::ignored(root, Path::new("/elsewhere/a.md")), "outside the root");
+    }
+
     #[test]
     fn excluded_folders_exclude_files_that_did_not_come_from_a_walk() {
         let root = Path::new("/w");

@@ -85,6 +85,34 @@ impl Rules {
     }
 }
 
+/// Whether the walk from `root` would skip `path` for its ignore files: a `.gitignore` or
+/// `.ignore` in one of its folders (or above `root`, as the walk reads those too) that ignores
+/// it and is not overridden by a deeper one, or a hidden file or folder below `root`. For a
+/// path that did not come from a walk (a file-watcher event, a document closed); reads a few
+/// small files.
+pub fn ignored(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else { return true };
+    if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+        return true;
+    }
+    // The nearest ignore file with a verdict on the path (or one of its folders) decides.
+    for dir in path.ancestors().skip(1) {
+        for name in [".ignore", ".gitignore"] {
+            let file = dir.join(name);
+            if !file.is_file() {
+                continue;
+            }
+            let (rules, _) = ignore::gitignore::Gitignore::new(&file);
+            match rules.matched_path_or_any_parents(path, false) {
+                ignore::Match::Ignore(_) => return true,
+                ignore::Match::Whitelist(_) => return false,
+                ignore::Match::None => {}
+            }
+        }
+    }
+    false
+}
+
 fn glob_rules(root: &Path, globs: &[String], negate: bool, flag: &str) -> Result<ignore::overrides::Override, String> {
     let mut builder = ignore::overrides::OverrideBuilder::new(root);
     for g in globs {
