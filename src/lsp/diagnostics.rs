@@ -147,12 +147,10 @@ impl State {
         let started = std::time::Instant::now();
         let ws = &self.workspace;
         if !ws.pulling.swap(true, Ordering::SeqCst) {
-            let pushed: Vec<PathBuf> = ws.published.iter().map(|p| p.key().clone()).collect();
-            for path in pushed {
-                ws.published.remove(&path);
-                if let Some(uri) = super::workspace::uri_of(&path) {
-                    self.publish_diagnostics(uri, Vec::new(), None).await;
-                }
+            // Until now every report was pushed: those lists are cleared, the pull replaces them.
+            let pushed: Vec<Uri> = ws.reports.iter().map(|r| r.uri.clone()).collect();
+            for uri in pushed {
+                self.publish_diagnostics(uri, Vec::new(), None).await;
             }
         }
         let previous: std::collections::HashMap<&str, &str> =
@@ -341,9 +339,9 @@ impl State {
         self.refresh_if_dirty();
     }
 
-    /// Records an unopened file's diagnostics as its report, and pushes them if they differ
-    /// from what was pushed (until the client pulls the workspace; then it is asked to pull
-    /// again). An open file is left to its document.
+    /// Records an unopened file's diagnostics as its report, and pushes them if they changed
+    /// (until the client pulls the workspace; then it is asked to pull again). An open file is
+    /// left to its document.
     async fn publish_file(&self, path: PathBuf, diagnostics: Vec<Diagnostic>) {
         let ws = &self.workspace;
         if ws.is_open(&path) {
@@ -375,19 +373,17 @@ impl State {
             }
             return;
         }
+        // Pushed: every report as it changes, so "was pushed" is "had a report".
+        if !changed {
+            return;
+        }
         match report {
             None => {
-                if ws.published.remove(&path).is_some()
-                    && let Some(uri) = super::workspace::uri_of(&path)
-                {
+                if let Some(uri) = super::workspace::uri_of(&path) {
                     self.publish_diagnostics(uri, Vec::new(), None).await;
                 }
             }
-            Some(report) => {
-                if ws.published.insert(path, report.fingerprint) != Some(report.fingerprint) {
-                    self.publish_shared(&report.uri, &report.diagnostics).await;
-                }
-            }
+            Some(report) => self.publish_shared(&report.uri, &report.diagnostics).await,
         }
     }
 

@@ -31,8 +31,6 @@ pub struct WorkspaceState {
     pub index: Index,
     /// The first index is done.
     indexed_once: AtomicBool,
-    /// The fingerprint of the diagnostics last pushed for each unopened file that has any.
-    pub(super) published: DashMap<PathBuf, u64>,
     /// The current diagnostics of each unopened file that has any, with their fingerprint
     /// (the result id of pull diagnostics).
     pub(super) reports: DashMap<PathBuf, Arc<super::diagnostics::Report>>,
@@ -92,8 +90,9 @@ impl WorkspaceState {
         let mut pushed = false;
         if open {
             self.open.insert(path.clone(), ());
-            pushed = self.published.remove(&path).is_some();
             if self.reports.remove(&path).is_some() {
+                // Pushed until the client pulls; a pull client is asked to pull again.
+                pushed = !self.pulling.load(Ordering::SeqCst);
                 self.dirty.store(true, Ordering::SeqCst);
             }
         } else {
@@ -284,10 +283,10 @@ impl State {
     /// Forgets a folder: its files leave the index and their diagnostics are cleared.
     pub async fn forget_folder(self: &Arc<Self>, root: &Path) {
         let gone = self.workspace.index.remove_under(root);
-        let published: Vec<PathBuf> =
+        let reported: Vec<PathBuf> =
             self.workspace.reports.iter().filter(|p| p.key().starts_with(root)).map(|p| p.key().clone()).collect();
         let mut all: Vec<PathBuf> = gone;
-        all.extend(published);
+        all.extend(reported);
         all.sort();
         all.dedup();
         self.validate_files(Some(all)).await;
@@ -368,17 +367,31 @@ impl State {
         let scanner = self.scanner();
         let enc = self.caps().encoding;
         let read = tokio::task::spawn_blocking(move || {
-            let mut read = Vec::new();
-            for path in last.into_keys() {
-                if path.is_dir() {
-                    // A folder created or moved in, announced as one event: walk it.
-                    read.extend(this.read_folder(&path, &scanner, enc));
-                } else {
-                    let refs = this.read_if_taken(&path, &scanner, enc);
-                    read.push((path, refs));
-                }
-            }
-            read
+            // Read on every core, as the walk does: a checkout of 1,000 files is 1,000 reads.
+            let paths: Vec<PathBuf> = last.into_keys().collect();
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(paths.len().max(1));
+            let chunk = paths.len().div_ceil(threads).max(1);
+            let (this, scanner) = (&this, &scanner);
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = paths
+                    .chunks(chunk)
+                    .map(|paths| {
+                        scope.spawn(move || {
+                            let mut read = Vec::new();
+                            for path in paths {
+                                if path.is_dir() {
+                                    // A folder created or moved in, announced as one event.
+                                    read.extend(this.read_folder(path, scanner, enc));
+                                } else {
+                                    read.push((path.clone(), this.read_if_taken(path, scanner, enc)));
+                                }
+                            }
+                            read
+                        })
+                    })
+                    .collect();
+                workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect::<Vec<_>>()
+            })
         })
         .await
         .unwrap_or_default();
@@ -465,9 +478,12 @@ impl State {
         let p = path.clone();
         let refs = tokio::task::spawn_blocking(move || this.read_if_taken(&p, &scanner, enc)).await.ok().flatten();
         self.workspace.index.set(path.clone(), refs);
-        // What the document showed is to be replaced, by the file's findings or by nothing.
-        self.workspace.published.insert(path.clone(), 0);
-        self.validate_files(Some(vec![path])).await;
+        // What the document showed is replaced by the file's findings (pushed as a new report)
+        // or by nothing.
+        self.validate_files(Some(vec![path.clone()])).await;
+        if !self.workspace.reports.contains_key(&path) || self.workspace.pulling.load(Ordering::SeqCst) {
+            self.publish_diagnostics(uri, Vec::new(), None).await;
+        }
         self.publish_status().await;
     }
 

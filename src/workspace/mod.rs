@@ -86,8 +86,8 @@ impl Rules {
 }
 
 /// Whether the walk from `root` would skip `path` for its ignore files: a `.gitignore` or
-/// `.ignore` in one of its folders (or above `root`, as the walk reads those too) that ignores
-/// it and is not overridden by a deeper one, or a hidden file or folder below `root`. For a
+/// `.ignore` in one of its folders from `root` down that ignores it and is not overridden by a
+/// deeper one, or a hidden file or folder below `root`. For a
 /// path that did not come from a walk (a file-watcher event, a document closed); reads a few
 /// small files.
 pub fn ignored(root: &Path, path: &Path) -> bool {
@@ -96,7 +96,7 @@ pub fn ignored(root: &Path, path: &Path) -> bool {
         return true;
     }
     // The nearest ignore file with a verdict on the path (or one of its folders) decides.
-    for dir in path.ancestors().skip(1) {
+    for dir in path.ancestors().skip(1).take_while(|dir| dir.starts_with(root)) {
         for name in [".ignore", ".gitignore"] {
             let file = dir.join(name);
             if !file.is_file() {
