@@ -64,15 +64,24 @@ impl Assembler {
                 .into_iter()
                 .map(|e| format!("referencePatterns: `{}` is not used: {}", e.pattern, e.message)),
         );
-        let client = ClientSettings::from_config(&config);
-        warnings.extend(crate::api::client::insecure_warning(&client));
+        let mut assembled = Assembled::new(config, scanner);
+        warnings.extend(crate::api::client::insecure_warning(&assembled.client));
+        assembled.warnings = warnings;
+        assembled.errors = errors;
+        assembled
+    }
+}
+
+impl Assembled {
+    /// `config` and `scanner` with what derives from them, and no warnings or errors.
+    pub fn new(config: Config, scanner: Scanner) -> Assembled {
         Assembled {
+            client: ClientSettings::from_config(&config),
             resolver: crate::resolve::Settings::from_config(&config),
-            client,
-            scanner: Arc::new(scanner),
             config: Arc::new(config),
-            warnings,
-            errors,
+            scanner: Arc::new(scanner),
+            warnings: Vec::new(),
+            errors: Vec::new(),
         }
     }
 }

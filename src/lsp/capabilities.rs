@@ -27,9 +27,6 @@ pub struct Caps {
     /// `workspace.didChangeWatchedFiles.dynamicRegistration`: the server registers its file
     /// watchers after `initialized` (VS Code, Neovim 0.10+).
     pub watch_files: bool,
-    /// `workspace.workspaceFolders`: folders may come and go
-    /// (`workspace/didChangeWorkspaceFolders`).
-    pub workspace_folders: bool,
     /// `textDocument.diagnostic`: the client pulls diagnostics (LSP 3.17), so open documents
     /// are answered by `textDocument/diagnostic` and never pushed.
     pub pull_diagnostics: bool,
@@ -50,7 +47,6 @@ impl Default for Caps {
             shows_status: false,
             work_done_progress: false,
             watch_files: false,
-            workspace_folders: false,
             pull_diagnostics: false,
             diagnostic_refresh: false,
         }
@@ -72,7 +68,6 @@ impl Caps {
                 .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
-            workspace_folders: workspace.and_then(|w| w.workspace_folders).unwrap_or(false),
             pull_diagnostics: caps.text_document.as_ref().is_some_and(|t| t.diagnostic.is_some()),
             diagnostic_refresh: workspace
                 .and_then(|w| w.diagnostics.as_ref())

@@ -33,15 +33,7 @@ pub struct SettingsState {
 
 impl Default for SettingsState {
     fn default() -> SettingsState {
-        let config = Config::default();
-        let current = Assembled {
-            client: ClientSettings::from_config(&config),
-            resolver: crate::resolve::Settings::from_config(&config),
-            config: Arc::new(config),
-            scanner: Arc::new(Scanner::default()),
-            warnings: Vec::new(),
-            errors: Vec::new(),
-        };
+        let current = Assembled::new(Config::default(), Scanner::default());
         SettingsState {
             layers: Mutex::new(Layers::default()),
             assembler: Assembler::default(),

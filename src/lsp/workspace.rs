@@ -363,7 +363,7 @@ impl State {
                 .extend(self.workspace.reports.iter().filter(|r| r.key().starts_with(path)).map(|r| r.key().clone()));
         }
         last.retain(|_, typ| *typ != FileChangeType::DELETED);
-        let this = Arc::clone(self);
+        let rules = self.folder_rules();
         let scanner = self.scanner();
         let enc = self.caps().encoding;
         let read = tokio::task::spawn_blocking(move || {
@@ -371,7 +371,7 @@ impl State {
             let paths: Vec<PathBuf> = last.into_keys().collect();
             let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(paths.len().max(1));
             let chunk = paths.len().div_ceil(threads).max(1);
-            let (this, scanner) = (&this, &scanner);
+            let (rules, scanner) = (&rules, &scanner);
             std::thread::scope(|scope| {
                 let workers: Vec<_> = paths
                     .chunks(chunk)
@@ -381,9 +381,9 @@ impl State {
                             for path in paths {
                                 if path.is_dir() {
                                     // A folder created or moved in, announced as one event.
-                                    read.extend(this.read_folder(path, scanner, enc));
+                                    read.extend(rules.folder(path, scanner, enc));
                                 } else {
-                                    read.push((path.clone(), this.read_if_taken(path, scanner, enc)));
+                                    read.push((path.clone(), rules.file(path, scanner, enc)));
                                 }
                             }
                             read
@@ -409,39 +409,13 @@ impl State {
         }
     }
 
-    /// A file's references if the walk would take it (in a folder, not ignored by an ignore
-    /// file, not hidden, not excluded, a document or included); `None` otherwise.
-    fn read_if_taken(
-        &self,
-        path: &Path,
-        scanner: &crate::scan::Scanner,
-        enc: crate::line_index::Encoding,
-    ) -> Option<FileRefs> {
-        let root = self.workspace.folder_of(path)?;
-        if crate::workspace::ignored(&root, path) {
-            return None;
+    /// The walk rules of every workspace folder, built once for a batch of paths.
+    fn folder_rules(&self) -> FolderRules {
+        let folders = self.workspace.folders();
+        FolderRules {
+            rules: folders.into_iter().filter_map(|root| Some((self.rules(&root).ok()?, root))).collect(),
+            max_files: self.config().workspace.max_files,
         }
-        let kind = self.rules(&root).ok()?.kind_unwalked(path)?;
-        FileRefs::read(path, kind, scanner, enc).ok().flatten()
-    }
-
-    /// The references of every file the walk takes under `dir` (a folder inside a workspace
-    /// folder), unless the folder itself is ignored or excluded.
-    fn read_folder(
-        &self,
-        dir: &Path,
-        scanner: &crate::scan::Scanner,
-        enc: crate::line_index::Encoding,
-    ) -> Vec<(PathBuf, Option<FileRefs>)> {
-        let Some(root) = self.workspace.folder_of(dir) else { return Vec::new() };
-        let Ok(rules) = self.rules(&root) else { return Vec::new() };
-        if crate::workspace::ignored(&root, dir) || rules.excluded(dir) {
-            return Vec::new();
-        }
-        let (progress, cancel) = (AtomicUsize::new(0), AtomicBool::new(false));
-        let max = self.config().workspace.max_files;
-        let built = index::build(dir, &rules, scanner, enc, max, &progress, &cancel);
-        built.files.into_iter().map(|(p, f)| (p, Some(f))).collect()
     }
 
     /// Re-reads `.synergy.toml` of the first folder and applies the settings.
@@ -473,10 +447,10 @@ impl State {
             self.publish_diagnostics(uri, Vec::new(), None).await;
             return;
         }
-        let this = Arc::clone(self);
+        let rules = self.folder_rules();
         let (scanner, enc) = (self.scanner(), self.caps().encoding);
         let p = path.clone();
-        let refs = tokio::task::spawn_blocking(move || this.read_if_taken(&p, &scanner, enc)).await.ok().flatten();
+        let refs = tokio::task::spawn_blocking(move || rules.file(&p, &scanner, enc)).await.ok().flatten();
         self.workspace.index.set(path.clone(), refs);
         // What the document showed is replaced by the file's findings (pushed as a new report)
         // or by nothing.
@@ -530,6 +504,52 @@ impl State {
             out.extend(matching.map(|r| (uri.clone(), r.name.clone(), r.range)));
         });
         out
+    }
+}
+
+/// The walk rules of each workspace folder, for paths that did not come from a walk
+/// (file-watcher events, documents closed): built once per batch, used on its threads.
+struct FolderRules {
+    /// Each folder's rules, with the folder.
+    rules: Vec<(Rules, PathBuf)>,
+    max_files: usize,
+}
+
+impl FolderRules {
+    /// The rules of the innermost folder holding `path`.
+    fn of(&self, path: &Path) -> Option<(&Rules, &Path)> {
+        self.rules
+            .iter()
+            .filter(|(_, root)| path.starts_with(root))
+            .max_by_key(|(_, root)| root.as_os_str().len())
+            .map(|(rules, root)| (rules, root.as_path()))
+    }
+
+    /// A file's references if the walk would take it (in a folder, not ignored by an ignore
+    /// file, not hidden, not excluded, a document or included); `None` otherwise.
+    fn file(&self, path: &Path, scanner: &crate::scan::Scanner, enc: crate::line_index::Encoding) -> Option<FileRefs> {
+        let (rules, root) = self.of(path)?;
+        if crate::workspace::ignored(root, path) {
+            return None;
+        }
+        FileRefs::read(path, rules.kind_unwalked(path)?, scanner, enc).ok().flatten()
+    }
+
+    /// The references of every file the walk takes under `dir` (a folder inside a workspace
+    /// folder), unless the folder itself is ignored or excluded.
+    fn folder(
+        &self,
+        dir: &Path,
+        scanner: &crate::scan::Scanner,
+        enc: crate::line_index::Encoding,
+    ) -> Vec<(PathBuf, Option<FileRefs>)> {
+        let Some((rules, root)) = self.of(dir) else { return Vec::new() };
+        if crate::workspace::ignored(root, dir) || rules.excluded(dir) {
+            return Vec::new();
+        }
+        let (progress, cancel) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let built = index::build(dir, rules, scanner, enc, self.max_files, &progress, &cancel);
+        built.files.into_iter().map(|(p, f)| (p, Some(f))).collect()
     }
 }
 

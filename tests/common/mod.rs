@@ -290,15 +290,7 @@ impl Lsp {
     }
 
     pub async fn initialize(&mut self, init_options: Value, extra_caps: Value) -> Value {
-        let mut caps = json!({
-            "general": {"positionEncodings": ["utf-16"]},
-            "textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]}},
-        });
-        if let (Some(c), Some(extra)) = (caps.as_object_mut(), extra_caps.as_object()) {
-            for (k, v) in extra {
-                c.insert(k.clone(), v.clone());
-            }
-        }
+        let caps = client_capabilities(extra_caps);
         let result = self
             .request(
                 "initialize",
@@ -317,15 +309,7 @@ impl Lsp {
         init_options: Value,
         extra_caps: Value,
     ) -> Value {
-        let mut caps = json!({
-            "general": {"positionEncodings": ["utf-16"]},
-            "textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]}},
-        });
-        if let (Some(c), Some(extra)) = (caps.as_object_mut(), extra_caps.as_object()) {
-            for (k, v) in extra {
-                c.insert(k.clone(), v.clone());
-            }
-        }
+        let caps = client_capabilities(extra_caps);
         let folders: Vec<Value> = folders
             .iter()
             .map(|f| json!({"uri": file_uri(f), "name": f.file_name().unwrap().to_string_lossy()}))
@@ -414,6 +398,21 @@ pub fn apply_edit(text: &str, edit: &Value) -> String {
     };
     let (a, b) = (offset(&edit["range"]["start"]), offset(&edit["range"]["end"]));
     format!("{}{}{}", &text[..a], edit["newText"].as_str().unwrap(), &text[b..])
+}
+
+/// The harness's client capabilities (UTF-16, Markdown hovers) with `extra`'s top-level keys
+/// replacing or adding to them.
+fn client_capabilities(extra: Value) -> Value {
+    let mut caps = json!({
+        "general": {"positionEncodings": ["utf-16"]},
+        "textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]}},
+    });
+    if let (Some(c), Some(extra)) = (caps.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    caps
 }
 
 /// A `file:` URI for a path, as editors send it.
