@@ -3,7 +3,14 @@
 //! Files are walked like ripgrep does (the `ignore` crate: `.gitignore` respected, hidden files
 //! skipped, in parallel), binary and non-UTF-8 files are skipped, every distinct name is
 //! resolved once with the same resolver the server uses, and the findings are printed
-//! rustc-style or as JSON. Exit codes are [`Exit`], documented in the README.
+//! rustc-style, as JSON, as SARIF or as GitHub workflow commands (`check/report.rs`). With
+//! `--fix` the safe fixes (`analysis::fix`) are written back, atomically and only where the
+//! file is as it was read; `--diff` prints them as a unified diff instead. Exit codes are
+//! [`Exit`], documented in the README.
+
+pub mod report;
+
+pub use report::{render_github, render_human, render_json, render_sarif, render_summary};
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -11,17 +18,16 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use serde::Serialize;
-use unicode_width::UnicodeWidthStr;
 
+use crate::analysis::fix::{self, Edit};
 use crate::analysis::{self, Verdict, Verdicts};
 use crate::config::Severity;
 use crate::line_index::{Encoding, positions_in_order};
 use crate::model::{JobRef, Resolution, Unavailable};
-use crate::present;
 use crate::resolve::Resolver;
 use crate::scan::{DocKind, Scanner};
 use crate::settings::Assembled;
-use crate::workspace::{self, Rules};
+use crate::workspace::{self, Rules, Stamp};
 
 /// Process exit codes of `check` (and of the CLI in general).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,10 +42,29 @@ pub enum Exit {
     Usage = 3,
 }
 
+/// Output formats of `check` (`status` takes `human` and `json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// rustc-style, for people.
     Human,
+    /// One JSON array of [`Finding`]s.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (`::warning file=…::…`): inline pull-request annotations.
+    Github,
+}
+
+/// What `check` does with the safe fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FixMode {
+    /// Report them (the default).
+    #[default]
+    Report,
+    /// `--fix`: write them into the files.
+    Write,
+    /// `--diff`: print them as a unified diff, write nothing.
+    Diff,
 }
 
 /// What to check.
@@ -64,15 +89,49 @@ pub struct Finding {
     pub severity: &'static str,
     pub message: Arc<str>,
     pub suggestions: Arc<[String]>,
+    /// The safe fix (`check --fix` applies it), if the finding has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FindingFix>,
     #[serde(skip)]
     line_text: String,
     #[serde(skip)]
     level: Severity,
 }
 
+/// A safe fix, located: the characters `column..end_column` (1-based, in characters, on
+/// `line`) become `text`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingFix {
+    pub line: usize,
+    pub column: usize,
+    pub end_column: usize,
+    /// What to write there (quotes included when the reference has them).
+    pub text: String,
+}
+
+/// The safe fixes of one file, as the walk read it.
+#[derive(Debug)]
+pub struct FileFixes {
+    pub path: PathBuf,
+    /// The path as findings show it.
+    pub shown: Arc<str>,
+    kind: DocKind,
+    stamp: Stamp,
+    /// Each reference to fix (as scanned) and what its edit range becomes.
+    edits: Vec<(JobRef, String)>,
+}
+
 #[derive(Debug, Default)]
 pub struct Report {
     pub findings: Vec<Finding>,
+    /// The files with safe fixes (written by [`apply_fixes`] under `--fix`).
+    pub fixable: Vec<FileFixes>,
+    /// Findings that have fixes but none safe: a person must choose.
+    pub need_choice: usize,
+    /// What [`apply_fixes`] did: references fixed (or, with `--diff`, that would be) and in
+    /// how many files.
+    pub fixed: (usize, usize),
     pub files: usize,
     pub references: usize,
     /// References that could not be checked, and why (the first reason seen).
@@ -151,8 +210,11 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
         tokio::task::spawn_blocking(move || walk(&opts, &scanner, &names)).await.map_err(|e| e.to_string())??
     };
     let verdicts = resolving.await.map_err(|e| e.to_string())?;
-    progress.finish();
     let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
+    // The safe fixes' new names are asked too: a fix is applied only when its name is
+    // confirmed to be that one job now.
+    let safe = fix::confirm(resolver, &judged, fanout).await;
+    progress.finish();
 
     let mut report = Report { skipped: walked.skipped, errors: walked.errors, ..Report::default() };
     for file in walked.files {
@@ -167,8 +229,21 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
             continue;
         }
         let shown_path: Arc<str> = display_path(&file.path).into();
+        let mut edits = Vec::new();
         for f in analysis.findings {
             let at = &file.located[f.reference];
+            let r = &file.refs[f.reference];
+            let safe_fix = safe.get(&r.name).map(|x| FindingFix {
+                line: at.line,
+                column: at.edit.0,
+                end_column: at.edit.1,
+                text: x.new_text(r.form),
+            });
+            if let Some(x) = &safe_fix {
+                edits.push((r.clone(), x.text.clone()));
+            } else if !f.verdict.fixes.is_empty() {
+                report.need_choice += 1;
+            }
             report.findings.push(Finding {
                 path: shown_path.clone(),
                 line: at.line,
@@ -179,15 +254,131 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
                 severity: f.verdict.severity.as_str(),
                 message: f.verdict.message.clone(),
                 suggestions: f.verdict.fixes.iter().map(|x| x.value.clone()).collect(),
+                fix: safe_fix,
                 line_text: at.line_text.clone(),
                 level: f.verdict.severity,
+            });
+        }
+        if !edits.is_empty() {
+            report.fixable.push(FileFixes {
+                path: file.path,
+                shown: shown_path,
+                kind: file.kind,
+                stamp: file.stamp,
+                edits,
             });
         }
     }
     Ok(report)
 }
 
-fn display_path(path: &Path) -> String {
+/// Applies (`FixMode::Write`) or prints as a unified diff on `diff` (`FixMode::Diff`) the safe
+/// fixes of `report`, then drops the fixed findings from it (under `Write`). Nothing is written
+/// when any reference could not be verified. A file is left alone, with a note on `notes`, when
+/// it changed since it was read (its size, time or references differ), is read-only, or cannot
+/// be written; each file written is said on `notes`.
+pub fn apply_fixes(
+    report: &mut Report,
+    mode: FixMode,
+    scanner: &Scanner,
+    diff: &mut dyn Write,
+    notes: &mut dyn Write,
+) -> std::io::Result<()> {
+    if mode == FixMode::Report || report.fixable.is_empty() {
+        return Ok(());
+    }
+    if report.unverified > 0 {
+        let n = report.unverified;
+        writeln!(notes, "note: nothing was fixed: {n} reference{} could not be verified", plural(n))?;
+        return Ok(());
+    }
+    let mut done: std::collections::HashSet<Arc<str>> = std::collections::HashSet::new();
+    for file in &report.fixable {
+        let fixed = rewrite(file, scanner).and_then(|(old, new)| match mode {
+            FixMode::Diff => {
+                let shown = file.shown.to_string();
+                let patch = similar::TextDiff::from_lines(&old, &new);
+                write!(diff, "{}", patch.unified_diff().context_radius(3).header(&shown, &shown))
+                    .map_err(|e| e.to_string())
+            }
+            _ => write_beside(&file.path, new.as_bytes(), file.stamp),
+        });
+        match fixed {
+            Ok(()) => {
+                let n = file.edits.len();
+                report.fixed.0 += n;
+                report.fixed.1 += 1;
+                if mode == FixMode::Write {
+                    writeln!(notes, "fixed {}: {n} reference{}", file.shown, plural(n))?;
+                    done.insert(file.shown.clone());
+                }
+            }
+            Err(why) => writeln!(notes, "note: left {} alone: {why}", file.shown)?,
+        }
+    }
+    report.findings.retain(|f| f.fix.is_none() || !done.contains(&f.path));
+    Ok(())
+}
+
+/// A file's text as it is on disk and as its fixes make it, when it is still as the walk read
+/// it: the same size and time, and every reference to fix where it was.
+fn rewrite(file: &FileFixes, scanner: &Scanner) -> Result<(String, String), String> {
+    let bytes = std::fs::read(&file.path).map_err(|e| e.to_string())?;
+    let now = std::fs::metadata(&file.path).map_err(|e| e.to_string())?;
+    if Stamp::of(&now) != file.stamp {
+        return Err("it changed on disk since it was read".into());
+    }
+    let old = String::from_utf8(bytes).map_err(|_| "it is no longer UTF-8".to_string())?;
+    let bom = if old.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let text = &old[bom..];
+    let found: std::collections::HashSet<(usize, usize, &str)> = scanner
+        .scan(text, file.kind)
+        .into_iter()
+        .map(|r| (r.edit_range.start, r.edit_range.end, &text[r.range]))
+        .collect();
+    let mut edits = Vec::with_capacity(file.edits.len());
+    for (r, new_text) in &file.edits {
+        let written = text.get(r.range.clone()).unwrap_or_default();
+        if !found.contains(&(r.edit_range.start, r.edit_range.end, written)) {
+            return Err("its references changed since it was read".into());
+        }
+        edits.push(Edit { range: r.edit_range.start + bom..r.edit_range.end + bom, new_text: new_text.clone() });
+    }
+    let new = fix::apply(&old, &edits).map_err(|e| e.to_string())?;
+    Ok((old, new))
+}
+
+/// Replaces the file at `path` (a link is followed: the file it names is replaced) with
+/// `bytes`: written beside it, given its permissions (and owner, on Unix), then renamed over
+/// it, so a reader sees the old file or the new one and never a part. Refused when the file is
+/// read-only or its stamp is no longer `read`.
+fn write_beside(path: &Path, bytes: &[u8], read: Stamp) -> Result<(), String> {
+    let real = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+    let dir = real.parent().ok_or("it has no folder")?;
+    let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
+    if meta.permissions().readonly() {
+        return Err("it is read-only".into());
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".synergy-fix-")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot write beside it: {e}"))?;
+    tmp.write_all(bytes).map_err(|e| e.to_string())?;
+    tmp.as_file().set_permissions(meta.permissions()).map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // Only root may give a file away; for anyone else the owner is already theirs.
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+    }
+    if std::fs::metadata(&real).map(|m| Stamp::of(&m)).ok() != Some(read) {
+        return Err("it changed on disk while it was being fixed".into());
+    }
+    tmp.persist(&real).map_err(|e| e.error.to_string())?;
+    Ok(())
+}
+
+pub(crate) fn display_path(path: &Path) -> String {
     let s = path.strip_prefix("./").unwrap_or(path).display().to_string();
     if cfg!(windows) { s.replace('\\', "/") } else { s }
 }
@@ -233,6 +424,8 @@ fn tokio_stream_of<T: Send + 'static>(
 #[derive(Debug)]
 struct WalkedFile {
     path: PathBuf,
+    kind: DocKind,
+    stamp: Stamp,
     /// How many references it has.
     count: usize,
     /// Those of them not already known to be fine (see [`NameSink::keep_undecided`]).
@@ -249,25 +442,33 @@ struct Located {
     column: usize,
     /// One past the last character, as in SARIF.
     end_column: usize,
+    /// The part a fix replaces: its first column and one past its last, on `line`.
+    edit: (usize, usize),
     line_text: String,
     written: String,
 }
 
 /// Locates `refs` in `text` (one forward pass: `line_index::positions_in_order`).
 fn locate(text: &str, refs: &[JobRef]) -> Vec<Located> {
-    let offsets: Vec<usize> = refs.iter().flat_map(|r| [r.range.start, r.range.end]).collect();
+    // In text order: the reference starts, its editable part starts and ends, it ends.
+    let offsets: Vec<usize> =
+        refs.iter().flat_map(|r| [r.range.start, r.edit_range.start, r.edit_range.end, r.range.end]).collect();
     let placed = positions_in_order(text, &offsets, Encoding::Utf32);
     refs.iter()
-        .zip(placed.chunks_exact(2))
+        .zip(placed.chunks_exact(4))
         .map(|(r, at)| {
-            let ((start, line), (end, _)) = (at[0].clone(), at[1].clone());
+            let ((start, line), (edit_start, _), (edit_end, _), (end, _)) =
+                (at[0].clone(), at[1].clone(), at[2].clone(), at[3].clone());
             // A reference ends on its own line; were it ever to span lines, it is marked to
             // the end of the first.
-            let end_column = if end.line == start.line { end.col as usize } else { text[line.clone()].chars().count() };
+            let line_end = text[line.clone()].chars().count() as u32;
+            let on_line =
+                |p: crate::line_index::LineCol| if p.line == start.line { p.col } else { line_end } as usize + 1;
             Located {
                 line: start.line as usize + 1,
                 column: start.col as usize + 1,
-                end_column: end_column + 1,
+                end_column: on_line(end),
+                edit: (on_line(edit_start), on_line(edit_end)),
                 line_text: text[line].to_string(),
                 written: text[r.range.clone()].to_string(),
             }
@@ -286,16 +487,16 @@ fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, S
     let rules = Rules::new(Path::new("."), &opts.include, &opts.exclude, ("--include", "--exclude"))?;
     let out = Mutex::new(Walked::default());
     let visit = |path: PathBuf, kind: DocKind| {
-        let scanned = workspace::scan_file(&path, kind, scanner, |text, mut refs| {
+        let scanned = workspace::scan_file_stamped(&path, kind, scanner, |text, mut refs, stamp| {
             let count = refs.len();
             names.found(&refs);
             names.keep_undecided(&mut refs);
             let located = locate(text, &refs);
-            (count, refs, located)
+            (count, refs, located, stamp)
         });
         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
         match scanned {
-            Ok((count, refs, located)) => out.files.push(WalkedFile { path, count, refs, located }),
+            Ok((count, refs, located, stamp)) => out.files.push(WalkedFile { path, kind, stamp, count, refs, located }),
             Err(why) => out.skipped.push((path, why)),
         }
         true
@@ -308,75 +509,7 @@ fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, S
     Ok(walked)
 }
 
-/// rustc-style output.
-pub fn render_human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    for f in &report.findings {
-        let line_no = f.line.to_string();
-        let pad = " ".repeat(line_no.len());
-        writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message)?;
-        writeln!(out, "{pad}--> {}:{}:{}", f.path, f.line, f.column)?;
-        writeln!(out, "{pad} |")?;
-        let shown: String = f.line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-        writeln!(out, "{line_no} | {shown}")?;
-        // Carets line up under wide characters (emoji, CJK) as a terminal shows them.
-        let before: String = shown.chars().take(f.column - 1).collect();
-        let marked: String = shown.chars().skip(f.column - 1).take(f.end_column.saturating_sub(f.column)).collect();
-        let carets = "^".repeat(marked.width().max(1));
-        writeln!(out, "{pad} | {}{carets}", " ".repeat(before.width()))?;
-        if !f.suggestions.is_empty() {
-            let list: Vec<String> =
-                f.suggestions.iter().map(|s| format!("job:{}", crate::model::format_name(s))).collect();
-            writeln!(out, "{pad} = help: {}", list.join(" or "))?;
-        }
-        writeln!(out)?;
-    }
-    Ok(())
-}
-
-/// The summary and any "could not verify" error, for stderr.
-pub fn render_summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    for (path, why) in &report.skipped {
-        if why != "binary" {
-            writeln!(out, "note: skipped {}: {why}", display_path(path))?;
-        }
-    }
-    for e in &report.errors {
-        writeln!(out, "note: {e}")?;
-    }
-    if let Some(why) = &report.unavailable {
-        writeln!(
-            out,
-            "error: could not verify {} reference{}: {}",
-            report.unverified,
-            plural(report.unverified),
-            present::unavailable_reason_batch(why)
-        )?;
-    }
-    let problems = report.problems();
-    let notes = report.findings.len() - problems;
-    writeln!(
-        out,
-        "synergy-ls: {problems} problem{}, {notes} note{} in {} reference{} across {} file{}{}",
-        plural(problems),
-        plural(notes),
-        report.references,
-        plural(report.references),
-        report.files,
-        plural(report.files),
-        if report.unverified > 0 { format!("; {} not verified", report.unverified) } else { String::new() }
-    )
-}
-
-pub fn render_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    // One line, as machine formats are (`cargo --message-format json`, `rg --json`): a quarter
-    // faster to write than indented JSON for 12,000 findings. Into memory first: the
-    // formatter's many small writes are cheaper there than through `dyn Write`.
-    let mut json = serde_json::to_vec(&report.findings)?;
-    json.push(b'\n');
-    out.write_all(&json)
-}
-
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
@@ -421,6 +554,7 @@ mod tests {
             severity: level.as_str(),
             message: "m".into(),
             suggestions: Arc::new([]),
+            fix: None,
             line_text: String::new(),
             level,
         }
@@ -432,7 +566,7 @@ mod tests {
     fn exit_code_precedence_and_summary() {
         let summary = |r: &Report| {
             let mut out = Vec::new();
-            render_summary(r, &mut out).unwrap();
+            render_summary(r, FixMode::Report, &mut out).unwrap();
             String::from_utf8(out).unwrap()
         };
         let unavailable = Some(Unavailable::RateLimited(Some(1)));

@@ -85,7 +85,7 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
         }
     }
     check::render_human(&report, out)?;
-    check::render_summary(&report, out)?;
+    check::render_summary(&report, check::FixMode::Report, out)?;
 
     let resolved = resolver.resolve(HOVER_EXAMPLE).await;
     writeln!(out, "\nHovering job:\"{HOVER_EXAMPLE}\" in an editor shows this card:\n")?;

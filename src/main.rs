@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use synergy_ls::api::Client;
-use synergy_ls::check::{self, Exit, Format, Options};
+use synergy_ls::check::{self, Exit, FixMode, Format, Options};
 use synergy_ls::config::{self, Layers, Source};
 use synergy_ls::resolve::Resolver;
 use synergy_ls::settings::{Assembled, Assembler};
@@ -70,6 +70,14 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
+        /// Write the safe fixes into the files (a case mismatch with one match, a job seen
+        /// renamed), then report what remains. Nothing is written if any reference could not be
+        /// verified.
+        #[arg(long, conflicts_with = "diff")]
+        fix: bool,
+        /// Print the safe fixes as a unified diff instead of writing them (exit 1 if there are any).
+        #[arg(long)]
+        diff: bool,
         /// Only check files matching this glob (repeatable).
         #[arg(long)]
         include: Vec<String>,
@@ -87,7 +95,7 @@ enum Command {
     /// token rejected, 3 not configured).
     Status {
         #[arg(long, value_enum, default_value = "human")]
-        format: Format,
+        format: StatusFormat,
         /// Settings file (default: ./.synergy.toml if present).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -119,6 +127,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "none")]
         fault: Fault,
     },
+}
+
+/// Output formats of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StatusFormat {
+    Human,
+    Json,
 }
 
 fn init_logging(default: &str) {
@@ -183,9 +198,14 @@ fn main() -> ExitCode {
             }
             // Batch commands say what went wrong in their own words, once; logs below `error`
             // would repeat it (SYNERGY_LOG shows them).
-            Some(Command::Check { paths, format, include, exclude, config, server_url }) => {
+            Some(Command::Check { paths, format, fix, diff, include, exclude, config, server_url }) => {
                 init_logging("error");
-                run_check(Options { paths, include, exclude }, format, config, server_url).await as u8
+                let mode = match (fix, diff) {
+                    (true, _) => FixMode::Write,
+                    (_, true) => FixMode::Diff,
+                    _ => FixMode::Report,
+                };
+                run_check(Options { paths, include, exclude }, format, mode, config, server_url).await as u8
             }
             Some(Command::Status { format, config, server_url }) => {
                 init_logging("error");
@@ -246,7 +266,13 @@ async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) ->
     Ok(assembled)
 }
 
-async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
+async fn run_check(
+    opts: Options,
+    format: Format,
+    mode: FixMode,
+    config_file: Option<PathBuf>,
+    server_url: Option<String>,
+) -> Exit {
     let mut stderr = std::io::stderr();
     let settings = match cli_config(config_file, server_url).await {
         Ok(c) => c,
@@ -261,7 +287,7 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
     }
     let resolver =
         Resolver::new(client, settings.resolver.clone(), std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock));
-    let report = match check::run(&opts, &settings, &resolver).await {
+    let mut report = match check::run(&opts, &settings, &resolver).await {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(stderr, "error: {e}");
@@ -270,17 +296,25 @@ async fn run_check(opts: Options, format: Format, config_file: Option<PathBuf>, 
     };
     // Buffered: thousands of findings are thousands of lines, not thousands of writes.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = match format {
-        Format::Human => check::render_human(&report, &mut stdout),
-        Format::Json => check::render_json(&report, &mut stdout),
+    let _ = check::apply_fixes(&mut report, mode, &settings.scanner, &mut stdout, &mut stderr);
+    // With --diff, standard output is the patch alone.
+    let written = match (mode, format) {
+        (FixMode::Diff, _) => Ok(()),
+        (_, Format::Human) => check::render_human(&report, &mut stdout),
+        (_, Format::Json) => check::render_json(&report, &mut stdout),
+        (_, Format::Sarif) => check::render_sarif(&report, &mut stdout),
+        (_, Format::Github) => check::render_github(&report, &mut stdout),
     };
     let _ = written.and_then(|_| stdout.flush());
-    let _ = check::render_summary(&report, &mut stderr);
-    report.exit()
+    let _ = check::render_summary(&report, mode, &mut stderr);
+    match mode {
+        FixMode::Diff if report.fixed.0 > 0 => Exit::Stale,
+        _ => report.exit(),
+    }
 }
 
 /// `synergy-ls status`: one search request, reported like the editor's status item.
-async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
+async fn run_status(format: StatusFormat, config_file: Option<PathBuf>, server_url: Option<String>) -> Exit {
     use synergy_ls::present::{StatusState, status};
     let settings = match cli_config(config_file, server_url).await {
         Ok(c) => c,
@@ -328,18 +362,18 @@ async fn run_status(format: Format, config_file: Option<PathBuf>, server_url: Op
     }
     let mut out = std::io::stdout().lock();
     let _ = match format {
-        Format::Json => writeln!(
+        StatusFormat::Json => writeln!(
             out,
             "{}",
             json!({"state": state.as_str(), "server": server, "message": message, "elapsedMs": elapsed.as_millis() as u64,
                    "indexed": indexed.map(|(files, references, _)| json!({"files": files, "references": references}))})
         ),
-        Format::Human if state == StatusState::Connected => {
+        StatusFormat::Human if state == StatusState::Connected => {
             writeln!(out, "{} (answered in {} ms).", message.trim_end_matches('.'), elapsed.as_millis())
         }
-        Format::Human => writeln!(out, "{}: {message}", state.as_str()),
+        StatusFormat::Human => writeln!(out, "{}: {message}", state.as_str()),
     };
-    if format == Format::Human
+    if format == StatusFormat::Human
         && let Some((files, references, truncated)) = indexed
     {
         let more = if truncated { " (workspace.maxFiles reached)" } else { "" };

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::model::{Health, Job, Resolution, Unavailable};
+use crate::model::{DiagnosticCode, Health, Job, Resolution, Unavailable};
 use crate::resolve::Resolved;
 
 /// Markdown for hovering a reference.
@@ -150,6 +150,29 @@ pub fn diagnostic_message(name: &str, resolution: &Resolution) -> Option<String>
         Resolution::Ambiguous(jobs) => format!("{} jobs are named \"{name}\": {}; use a path", jobs.len(), quoted()),
         Resolution::CaseMismatch(_) => format!("No job \"{name}\", but \"{}\" differs only in case", to[0]),
     })
+}
+
+/// What a diagnostic code means, for rule descriptions (SARIF `shortDescription` and `help`):
+/// `(short description, help text)`.
+pub fn rule_help(code: DiagnosticCode) -> (&'static str, &'static str) {
+    match code {
+        DiagnosticCode::UnknownJob => (
+            "Reference to a 12d Synergy job that does not exist",
+            "No job on the 12d Synergy server has this name or path: it was renamed, moved or deleted, \
+             or the name is misspelled. When synergy-ls saw the same job under a new name, `check --fix` \
+             writes the new name; otherwise choose one of the suggested names.",
+        ),
+        DiagnosticCode::AmbiguousJob => (
+            "Reference to a job name that several 12d Synergy jobs share",
+            "Several jobs on the 12d Synergy server have this name. Write the job's path \
+             (job:\"Region A/Drainage\") so the reference names one job.",
+        ),
+        DiagnosticCode::CaseMismatch => (
+            "Reference to a 12d Synergy job written in another case",
+            "A job with this name exists, but its name is written with other capital letters. \
+             `check --fix` writes the job's own spelling when exactly one job matches.",
+        ),
+    }
 }
 
 /// Why a reference could not be checked, in one sentence with what to do.

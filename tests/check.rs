@@ -330,3 +330,178 @@ fn status_counts_what_the_workspace_index_would_hold() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["indexed"], serde_json::json!({"files": 2, "references": 3}), "{json}");
 }
+
+/// Files whose fixes are certain, written in every shape a file comes in: a BOM and CRLF, mixed
+/// line endings without a last newline, emoji before a reference, a quoted and a bare reference.
+fn fixable_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "docs/crlf.md",
+        "\u{feff}# Plan\r\nSee 😀 job:riverside and job:\"highway upgrade 2024\".\r\nAlso job:Riversde\r\n".as_bytes(),
+    );
+    write(dir.path(), "docs/mixed.txt", b"a job:RIVERSIDE\nb\r\nc job:Drainage");
+    write(dir.path(), "docs/fine.md", b"job:Riverside\n");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = simulator().await;
+    let dir = fixable_tree();
+    let mixed = dir.path().join("docs/mixed.txt");
+    std::fs::set_permissions(&mixed, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let read = |rel: &str| std::fs::read(dir.path().join(rel)).unwrap();
+    let (crlf_before, mixed_before) = (read("docs/crlf.md"), read("docs/mixed.txt"));
+
+    // --diff: the patch on stdout, nothing written, exit 1.
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--diff"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    assert!(diff.contains("--- docs/crlf.md\n+++ docs/crlf.md\n"), "{diff}");
+    assert!(diff.contains("+See 😀 job:Riverside and job:\"Highway Upgrade 2024\".\r\n"), "{diff}");
+    assert!(diff.contains("-a job:RIVERSIDE\n+a job:Riverside\n"), "{diff}");
+    assert!(
+        !diff.contains("-Also") && !diff.contains("-c job") && !diff.contains("fine.md"),
+        "only the safe fixes: {diff}"
+    );
+    assert_eq!((read("docs/crlf.md"), read("docs/mixed.txt")), (crlf_before.clone(), mixed_before));
+    assert!(text(&out.stderr).contains("synergy-ls: 3 references in 2 files would be fixed; 2 need a choice\n"));
+
+    // --fix: written, what remains reported, exit 1 for the unknown name left.
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--fix"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("fixed docs/crlf.md: 2 references\n"), "{stderr}");
+    assert!(stderr.contains("fixed docs/mixed.txt: 1 reference\n"), "{stderr}");
+    assert!(stderr.contains("synergy-ls: fixed 3 references in 2 files; 2 need a choice\n"), "{stderr}");
+    assert!(stderr.ends_with("synergy-ls: 1 problem, 1 note in 6 references across 3 files\n"), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Riversde") && stdout.contains("job:Drainage"), "{stdout}");
+    assert!(!stdout.contains("case-mismatch"), "the fixed findings are gone: {stdout}");
+    assert_eq!(
+        text(&read("docs/crlf.md")),
+        "\u{feff}# Plan\r\nSee 😀 job:Riverside and job:\"Highway Upgrade 2024\".\r\nAlso job:Riversde\r\n"
+    );
+    assert_eq!(read("docs/mixed.txt"), b"a job:Riverside\nb\r\nc job:Drainage");
+    assert_eq!(std::fs::metadata(&mixed).unwrap().permissions().mode() & 0o777, 0o640, "permissions kept");
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path().join("docs")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "no temporary file left beside: {leftovers:?}");
+
+    // Again: nothing left to fix, nothing written.
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--fix"]).await;
+    assert!(!text(&out.stderr).contains("fixed docs"), "{}", text(&out.stderr));
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--diff"]).await;
+    assert!(out.stdout.is_empty());
+    assert_eq!(out.status.code(), Some(1), "the unknown name still fails");
+}
+
+/// A file that is read-only, or a link (the file it names is fixed; the link stays a link), or
+/// not UTF-8 any more by the time it is fixed.
+#[tokio::test(flavor = "multi_thread")]
+async fn fix_leaves_alone_what_it_must_not_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ro.md", b"job:riverside\n");
+    std::fs::set_permissions(dir.path().join("ro.md"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    write(dir.path(), "real/target.md", b"job:riverside\n");
+    std::os::unix::fs::symlink(dir.path().join("real/target.md"), dir.path().join("link.md")).unwrap();
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--fix", "ro.md", "link.md"]).await;
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("note: left ro.md alone: it is read-only"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("ro.md")).unwrap(), "job:riverside\n");
+    assert!(stderr.contains("fixed link.md: 1 reference"), "{stderr}");
+    assert!(std::fs::symlink_metadata(dir.path().join("link.md")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(dir.path().join("real/target.md")).unwrap(), "job:Riverside\n");
+}
+
+/// SARIF 2.1.0 for code scanning: the rules, results with 1-based character columns (after an
+/// emoji), fingerprints that survive moved lines, and fixes. Validated with Microsoft's SARIF
+/// validator when `SARIF_MULTITOOL` names it (scripts/test installs it).
+#[tokio::test(flavor = "multi_thread")]
+async fn sarif_for_code_scanning() {
+    let sim = simulator().await;
+    let dir = fixable_tree();
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "sarif"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rules: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["unknown-job", "ambiguous-job", "case-mismatch"]);
+    assert_eq!(run["tool"]["driver"]["rules"][0]["defaultConfiguration"]["level"], "warning");
+    let results = run["results"].as_array().unwrap();
+    let case = results.iter().find(|r| r["message"]["text"].as_str().unwrap().contains("\"riverside\"")).unwrap();
+    assert_eq!(case["ruleId"], "case-mismatch");
+    assert_eq!(case["level"], "note");
+    let location = &case["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"], serde_json::json!({"uri": "docs/crlf.md", "uriBaseId": "%SRCROOT%"}));
+    // "See 😀 job:riverside": the emoji is one character.
+    assert_eq!(location["region"], serde_json::json!({"startLine": 2, "startColumn": 7, "endColumn": 20}));
+    let replacement = &case["fixes"][0]["artifactChanges"][0]["replacements"][0];
+    assert_eq!(replacement["deletedRegion"], serde_json::json!({"startLine": 2, "startColumn": 11, "endColumn": 20}));
+    assert_eq!(replacement["insertedContent"]["text"], "Riverside");
+    let unknown = results.iter().find(|r| r["ruleId"] == "unknown-job").unwrap();
+    assert!(unknown.get("fixes").is_none(), "a did-you-mean is no fix");
+
+    // Lines moved: the same fingerprints.
+    let fingerprints = |v: &Value| -> Vec<Value> {
+        v["runs"][0]["results"].as_array().unwrap().iter().map(|r| r["partialFingerprints"].clone()).collect()
+    };
+    let moved = std::fs::read_to_string(dir.path().join("docs/crlf.md"))
+        .unwrap()
+        .replace("# Plan\r\n", "# Plan\r\n\r\nNew.\r\n");
+    write(dir.path(), "docs/crlf.md", moved.as_bytes());
+    let again: Value =
+        serde_json::from_slice(&check(dir.path(), &sim.url(), TOKEN, &["--format", "sarif"]).await.stdout).unwrap();
+    assert_eq!(again["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 4);
+    assert_eq!(fingerprints(&again), fingerprints(&sarif));
+
+    if let Some(tool) = std::env::var_os("SARIF_MULTITOOL") {
+        let file = dir.path().join("out.sarif");
+        std::fs::write(&file, &out.stdout).unwrap();
+        let validated = std::process::Command::new(tool).arg("validate").arg(&file).output().unwrap();
+        let said = format!("{}{}", text(&validated.stdout), text(&validated.stderr));
+        assert!(validated.status.success(), "the SARIF validator refused it: {said}");
+        // It exits 0 whatever it finds: its findings are read from what it says.
+        assert!(!said.contains(": error ") && !said.contains(": warning "), "{said}");
+        assert!(said.contains("Analysis completed successfully"), "{said}");
+    } else if std::env::var_os("CI").is_some() {
+        panic!("SARIF_MULTITOOL is not set: scripts/test installs Microsoft's SARIF validator");
+    }
+}
+
+/// `--format github`: one workflow command per finding, parsed back as the runner parses them.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_annotations() {
+    let sim = simulator().await;
+    let dir = fixable_tree();
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--format", "github"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    let parse = |line: &str| -> (String, std::collections::HashMap<String, String>, String) {
+        let rest = line.strip_prefix("::").unwrap();
+        let (command, rest) = rest.split_once(' ').unwrap();
+        let (props, message) = rest.split_once("::").unwrap();
+        let unescape = |s: &str| {
+            s.replace("%3A", ":").replace("%2C", ",").replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+        };
+        let props =
+            props.split(',').map(|p| p.split_once('=').unwrap()).map(|(k, v)| (k.to_string(), unescape(v))).collect();
+        (command.to_string(), props, unescape(message))
+    };
+    let (command, props, message) = parse(lines.iter().find(|l| l.contains("Riversde")).unwrap());
+    assert_eq!(command, "warning");
+    assert_eq!(props["file"], "docs/crlf.md");
+    assert_eq!((props["line"].as_str(), props["col"].as_str(), props["endColumn"].as_str()), ("3", "6", "18"));
+    assert_eq!(props["title"], "synergy-ls unknown-job");
+    assert!(message.starts_with("Unknown 12d Synergy job \"Riversde\""), "{message}");
+    let (command, _, message) = parse(lines.iter().find(|l| l.contains("RIVERSIDE")).unwrap());
+    assert_eq!(command, "notice");
+    assert!(message.ends_with("(fix: Riverside)"), "{message}");
+}

@@ -259,5 +259,27 @@ async fn check_exits_2_under_every_fault() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{fault:?}: {stdout}\n{stderr}");
         assert!(!stdout.contains("unknown-job") && !stdout.contains(TOKEN) && !stderr.contains(TOKEN), "{fault:?}");
+        // Fixing under the fault writes nothing (and --diff prints nothing): a case that would
+        // be fixed on a healthy server stays as it is.
+        let fixable = dir.path().join("fixable.md");
+        let before = "job:riverside and job:Nope\r\n";
+        std::fs::write(&fixable, before).unwrap();
+        for mode in ["--fix", "--diff"] {
+            let out = tokio::process::Command::new(BIN)
+                .args(["check", mode, "--config"])
+                .arg(&settings)
+                .arg(&fixable)
+                .env("SYNERGY_URL", sim.url())
+                .env("SYNERGY_TOKEN", TOKEN)
+                .output()
+                .await
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{fault:?} {mode}: {stderr}");
+            assert_eq!(std::fs::read_to_string(&fixable).unwrap(), before, "{fault:?} {mode} changed the file");
+            if mode == "--diff" {
+                assert!(out.stdout.is_empty(), "{fault:?}: a diff under a fault: {:?}", out.stdout);
+            }
+        }
     }
 }

@@ -5,7 +5,10 @@
 //!
 //! The core loop is: scan (`scan`) → distinct names → [`resolve_cached`] / [`resolve_all`] →
 //! [`Verdict::of`] per name → [`analyze`] per text, which places each verdict on its
-//! references and counts those that could not be verified.
+//! references and counts those that could not be verified. [`fix`] decides which fixes are
+//! safe to apply without asking and applies them.
+
+pub mod fix;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use crate::config::{Severity, SeverityConfig};
-use crate::model::{DiagnosticCode, JobRef, RefForm, Resolution, Unavailable, format_name};
+use crate::model::{DiagnosticCode, JobId, JobRef, RefForm, Resolution, Unavailable, is_referenceable};
 use crate::present;
 use crate::resolve::{Resolved, Resolver};
 
@@ -28,36 +31,43 @@ pub struct Fix {
     /// The name or path to write, unquoted.
     pub value: String,
     /// The fix to apply without asking: the new name of a renamed job, or the only
-    /// differently-cased match (LSP's `isPreferred`).
+    /// differently-cased match (LSP's `isPreferred`). Safe once confirmed ([`fix::confirm`]).
     pub preferred: bool,
+    /// The job the value names (a fix is applied only once the value is confirmed to name
+    /// exactly this job).
+    pub target: Option<JobId>,
 }
 
 impl Fix {
-    /// The text that replaces a reference's `edit_range`: quoted when the grammar needs it for
-    /// the built-in forms; the value itself for a custom pattern's `name` group.
+    /// The text that replaces a reference's `edit_range`, keeping its form
+    /// ([`fix::new_text`]).
     pub fn new_text(&self, form: RefForm) -> String {
-        match form {
-            RefForm::Custom => self.value.clone(),
-            RefForm::Bare | RefForm::Quoted => format_name(&self.value),
-        }
+        fix::new_text(&self.value, form)
     }
 }
 
 /// The fixes for a reference to `name` with this verdict, best first: the suggested or
 /// differently-cased names (paths, for a path), or the paths of the jobs sharing an ambiguous
 /// name. Empty when the verdict is not a problem. Offered whatever the configured severity.
+/// A name the grammar cannot write (it holds `"` or a line break) is never offered.
 pub fn fixes(name: &str, resolution: &Resolution) -> Vec<Fix> {
-    let (verb, preferred): (&str, &dyn Fn(usize) -> bool) = match resolution {
-        Resolution::Unknown { renamed, .. } => ("Replace with", &|i| *renamed && i == 0),
-        Resolution::CaseMismatch(jobs) => ("Change to", &|_| jobs.len() == 1),
-        Resolution::Ambiguous(_) => ("Use the path", &|_| false),
+    let (verb, preferred, jobs): (&str, &dyn Fn(usize) -> bool, _) = match resolution {
+        Resolution::Unknown { renamed, suggestions } => ("Replace with", &|i| *renamed && i == 0, suggestions),
+        Resolution::CaseMismatch(jobs) => ("Change to", &|_| jobs.len() == 1, jobs),
+        Resolution::Ambiguous(jobs) => ("Use the path", &|_| false, jobs),
         Resolution::Found(_) | Resolution::Unavailable(_) => return Vec::new(),
     };
     resolution
         .replacements(name)
         .into_iter()
         .enumerate()
-        .map(|(i, to)| Fix { title: format!("{verb} \"{to}\""), value: to.to_string(), preferred: preferred(i) })
+        .filter(|(_, to)| is_referenceable(to))
+        .map(|(i, to)| Fix {
+            title: format!("{verb} \"{to}\""),
+            value: to.to_string(),
+            preferred: preferred(i),
+            target: jobs.get(i).map(|j| j.id.clone()),
+        })
         .collect()
 }
 
@@ -95,17 +105,27 @@ impl Verdict {
 pub trait Reference {
     /// The name or path as written, without quotes.
     fn name(&self) -> &str;
+    /// How it was written (a fix keeps the form).
+    fn form(&self) -> RefForm;
 }
 
 impl Reference for JobRef {
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn form(&self) -> RefForm {
+        self.form
+    }
 }
 
 impl Reference for crate::workspace::index::IndexedRef {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn form(&self) -> RefForm {
+        self.form
     }
 }
 

@@ -183,11 +183,37 @@ pub fn scan_file<R>(
     scanner: &Scanner,
     then: impl FnOnce(&str, Vec<JobRef>) -> R,
 ) -> Result<R, String> {
+    scan_file_stamped(path, kind, scanner, |text, refs, _| then(text, refs))
+}
+
+/// A file's size and modification time as it was read: a file whose stamp differs later has
+/// changed since (`check --fix` leaves such a file alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub len: u64,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        Stamp { len: meta.len(), modified: meta.modified().ok() }
+    }
+}
+
+/// [`scan_file`], also handing `then` the file's [`Stamp`], taken from the open file before it
+/// was read.
+pub fn scan_file_stamped<R>(
+    path: &Path,
+    kind: DocKind,
+    scanner: &Scanner,
+    then: impl FnOnce(&str, Vec<JobRef>, Stamp) -> R,
+) -> Result<R, String> {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let stamp = Stamp::of(&file.metadata().map_err(|e| e.to_string())?);
+    let len = stamp.len;
     if len > MAX_FILE_BYTES {
         return Err(format!("larger than {} MiB", MAX_FILE_BYTES >> 20));
     }
@@ -202,12 +228,12 @@ pub fn scan_file<R>(
             return Err("binary".into());
         }
         if memchr::memmem::find(bytes, b"job:").is_none() && !scanner.has_patterns() {
-            return Ok(then("", Vec::new()));
+            return Ok(then("", Vec::new(), stamp));
         }
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let refs = scanner.scan(text, kind);
-        Ok(then(text, refs))
+        Ok(then(text, refs, stamp))
     })
 }
 
