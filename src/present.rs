@@ -175,6 +175,56 @@ pub fn rule_help(code: DiagnosticCode) -> (&'static str, &'static str) {
     }
 }
 
+/// What fixing the workspace did, for the editor's message: `Fixed 37 references in 12
+/// files; 3 need a choice`, with what could not be checked and why.
+pub fn fix_summary(
+    fixed: usize,
+    files: usize,
+    need_choice: usize,
+    unverified: Option<(usize, &Unavailable)>,
+) -> String {
+    let n = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let mut out = if fixed == 0 {
+        "Nothing could be fixed without a choice".to_string()
+    } else {
+        format!("Fixed {} in {}", n(fixed, "reference"), n(files, "file"))
+    };
+    if need_choice > 0 {
+        out.push_str(&format!("; {need_choice} need{} a choice", if need_choice == 1 { "s" } else { "" }));
+    }
+    if let Some((count, why)) = unverified {
+        out.push_str(&format!("; {} not checked: {}", n(count, "reference"), unavailable_reason_batch(why)));
+    } else if fixed == 0 && need_choice == 0 {
+        return "No job reference in the workspace needs fixing.".into();
+    }
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+/// Why a rename to `new_name` was refused, given what the server says of it (`None` when it
+/// is fine: exactly one job).
+pub fn rename_refusal(new_name: &str, resolution: &Resolution) -> Option<String> {
+    let to = resolution.replacements(new_name);
+    let quoted = || to.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+    Some(match resolution {
+        Resolution::Found(_) => return None,
+        Resolution::Unknown { .. } if to.is_empty() => {
+            format!("No 12d Synergy job is named \"{new_name}\": a reference can only be renamed to an existing job.")
+        }
+        Resolution::Unknown { .. } => format!(
+            "No 12d Synergy job is named \"{new_name}\" (did you mean {}?): a reference can only be renamed to an existing job.",
+            quoted()
+        ),
+        Resolution::Ambiguous(jobs) => {
+            format!("{} jobs are named \"{new_name}\": {}. Rename to a path to name one of them.", jobs.len(), quoted())
+        }
+        Resolution::CaseMismatch(_) => format!("No job is named \"{new_name}\"; did you mean {}?", quoted()),
+        Resolution::Unavailable(why) => format!("Cannot check \"{new_name}\": {}", unavailable_reason_batch(why)),
+    })
+}
+
 /// Why a reference could not be checked, in one sentence with what to do.
 pub fn unavailable_reason(why: &Unavailable) -> String {
     match why {

@@ -33,6 +33,8 @@ pub struct Caps {
     /// `workspace.diagnostics.refreshSupport`: the server may ask for a new pull
     /// (`workspace/diagnostic/refresh`) when answers change.
     pub diagnostic_refresh: bool,
+    /// `textDocument.rename.prepareSupport`: the client sends `textDocument/prepareRename`.
+    pub prepare_rename: bool,
 }
 
 impl Default for Caps {
@@ -49,6 +51,7 @@ impl Default for Caps {
             watch_files: false,
             pull_diagnostics: false,
             diagnostic_refresh: false,
+            prepare_rename: false,
         }
     }
 }
@@ -73,6 +76,12 @@ impl Caps {
                 .and_then(|w| w.diagnostics.as_ref())
                 .and_then(|d| d.refresh_support)
                 .unwrap_or(false),
+            prepare_rename: caps
+                .text_document
+                .as_ref()
+                .and_then(|t| t.rename.as_ref())
+                .and_then(|r| r.prepare_support)
+                .unwrap_or(false),
         }
     }
 }
@@ -92,7 +101,7 @@ pub fn server(caps: &Caps) -> ServerCapabilities {
             ..Default::default()
         }),
         code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::from(super::fixing::FIX_ALL_KIND)]),
             ..Default::default()
         })),
         document_link_provider: Some(DocumentLinkOptions {
@@ -108,6 +117,12 @@ pub fn server(caps: &Caps) -> ServerCapabilities {
             })
         }),
         references_provider: Some(OneOf::Left(true)),
+        // `prepareProvider` only for clients that said they send `prepareRename`.
+        rename_provider: Some(if caps.prepare_rename {
+            OneOf::Right(RenameOptions { prepare_provider: Some(true), work_done_progress_options: Default::default() })
+        } else {
+            OneOf::Left(true)
+        }),
         document_highlight_provider: Some(OneOf::Left(true)),
         workspace_symbol_provider: Some(OneOf::Left(true)),
         workspace: Some(WorkspaceServerCapabilities {
@@ -118,7 +133,7 @@ pub fn server(caps: &Caps) -> ServerCapabilities {
             file_operations: None,
         }),
         execute_command_provider: Some(ExecuteCommandOptions {
-            commands: vec![ext::REFRESH_COMMAND.into()],
+            commands: vec![ext::REFRESH_COMMAND.into(), ext::FIX_WORKSPACE_COMMAND.into()],
             ..Default::default()
         }),
         ..Default::default()

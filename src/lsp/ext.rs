@@ -6,6 +6,9 @@ use crate::present;
 
 /// The command that drops the cache and re-checks open documents and the workspace.
 pub const REFRESH_COMMAND: &str = "synergy.refresh";
+/// The command that applies every safe fix in the workspace (`workspace/applyEdit`), or, with
+/// the argument `{"job": ID}`, those that name that job; documented in `docs/lsp-extensions.md`.
+pub const FIX_WORKSPACE_COMMAND: &str = "synergy.fixWorkspace";
 /// A command that panics, honoured only with `SYNERGY_TEST_PANIC` set (for the tests).
 pub const PANIC_COMMAND: &str = "synergy.test.panic";
 

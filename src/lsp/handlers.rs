@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_lsp_server::ls_types::{
-    CodeActionParams, CodeActionResponse, CompletionList, CompletionParams, CompletionResponse, DocumentHighlight,
-    DocumentHighlightKind, DocumentHighlightParams, DocumentLink, DocumentLinkParams, Hover, HoverParams, Location,
-    NumberOrString, OneOf, Range, ReferenceParams, SymbolKind, Uri, WorkspaceSymbol, WorkspaceSymbolParams,
-    WorkspaceSymbolResponse,
+    CodeActionKind, CodeActionParams, CodeActionResponse, CompletionList, CompletionParams, CompletionResponse,
+    DocumentHighlight, DocumentHighlightKind, DocumentHighlightParams, DocumentLink, DocumentLinkParams, Hover,
+    HoverParams, Location, NumberOrString, OneOf, Range, ReferenceParams, SymbolKind, Uri, WorkspaceSymbol,
+    WorkspaceSymbolParams, WorkspaceSymbolResponse,
 };
 
 use super::from_proto;
@@ -25,15 +25,15 @@ const HOVER_WAIT: Duration = Duration::from_secs(3);
 const COMPLETION_LIMIT: usize = 50;
 
 /// A reference with its LSP ranges (the whole reference, and the part a quick fix replaces).
-struct Located {
-    r: JobRef,
-    range: Range,
-    edit_range: Range,
+pub(super) struct Located {
+    pub r: JobRef,
+    pub range: Range,
+    pub edit_range: Range,
 }
 
 /// The references of a document (those touching `within`, if given) with their LSP ranges,
 /// scanned and converted under one lock so both come from the same version of the text.
-fn located_refs(state: &State, uri: &Uri, within: Option<Range>) -> Option<Vec<Located>> {
+pub(super) fn located_refs(state: &State, uri: &Uri, within: Option<Range>) -> Option<Vec<Located>> {
     let scanner = state.scanner();
     let enc = state.caps().encoding;
     let mut doc = state.docs.get_mut(uri)?;
@@ -111,16 +111,22 @@ async fn verdict(state: &Arc<State>, name: &str) -> Option<Resolved> {
 
 pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option<CodeActionResponse> {
     let uri = params.text_document.uri;
-    let refs = located_refs(state, &uri, Some(params.range))?;
+    let only = params.context.only.as_deref();
     let mut actions = Vec::new();
-    for Located { r, range, edit_range } in refs {
-        let Some(resolved) = verdict(state, &r.name).await else { continue };
-        let code = resolved.resolution.code().map(|c| NumberOrString::String(c.as_str().into()));
-        let diagnostic = params.context.diagnostics.iter().find(|d| d.range == range && d.code == code).cloned();
-        for fix in crate::analysis::fixes(&r.name, &resolved.resolution) {
-            actions.push(to_proto::code_action(&uri, r.form, edit_range, &fix, diagnostic.clone()));
+    // Quick fixes are the actions at the cursor: asked for with no `only`, or by kind.
+    if only.is_none_or(|only| only.iter().any(|k| CodeActionKind::QUICKFIX.as_str().starts_with(k.as_str()))) {
+        let refs = located_refs(state, &uri, Some(params.range))?;
+        for Located { r, range, edit_range } in refs {
+            let Some(resolved) = verdict(state, &r.name).await else { continue };
+            let code = resolved.resolution.code().map(|c| NumberOrString::String(c.as_str().into()));
+            let diagnostic = params.context.diagnostics.iter().find(|d| d.range == range && d.code == code).cloned();
+            for fix in crate::analysis::fixes(&r.name, &resolved.resolution) {
+                actions.push(to_proto::code_action(&uri, r.form, edit_range, &fix, diagnostic.clone()));
+                actions.extend(super::fixing::fix_job_action(state, &fix));
+            }
         }
     }
+    actions.extend(super::fixing::fix_all_action(state, &uri, only).await);
     Some(actions)
 }
 

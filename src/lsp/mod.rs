@@ -15,6 +15,7 @@ pub mod capabilities;
 pub mod diagnostics;
 pub mod documents;
 pub mod ext;
+pub mod fixing;
 pub mod from_proto;
 pub mod handlers;
 pub mod health;

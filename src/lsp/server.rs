@@ -11,9 +11,9 @@ use tower_lsp_server::{Client, LanguageServer};
 
 use super::capabilities::{self, Caps};
 use super::documents::Document;
-use super::ext::{PANIC_COMMAND, REFRESH_COMMAND};
+use super::ext::{FIX_WORKSPACE_COMMAND, PANIC_COMMAND, REFRESH_COMMAND};
 use super::state::State;
-use super::{from_proto, handlers};
+use super::{fixing, from_proto, handlers};
 use crate::config::{Source, env_layer, file_layer};
 use crate::scan::DocKind;
 
@@ -266,6 +266,9 @@ impl Server {
             let token = self.state.config().token.as_ref().map(|t| t.expose().to_string()).unwrap_or_default();
             panic!("test panic holding {token}");
         }
+        if params.command == FIX_WORKSPACE_COMMAND {
+            return self.state.fix_workspace(&params.arguments).await;
+        }
         if params.command != REFRESH_COMMAND {
             return Err(Error::invalid_params(format!("unknown command {}", params.command)));
         }
@@ -339,6 +342,14 @@ impl LanguageServer for Server {
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         guarded("textDocument/references", handlers::references(&self.state, params)).await
+    }
+
+    async fn prepare_rename(&self, params: TextDocumentPositionParams) -> Result<Option<PrepareRenameResponse>> {
+        guarded("textDocument/prepareRename", fixing::prepare_rename(&self.state, params)).await?
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        guarded("textDocument/rename", fixing::rename(&self.state, params)).await?
     }
 
     async fn document_highlight(&self, params: DocumentHighlightParams) -> Result<Option<Vec<DocumentHighlight>>> {

@@ -461,13 +461,34 @@ impl State {
         self.publish_status().await;
     }
 
-    /// What a name means for references: its job's ID when the cache knows exactly one job
-    /// for it, else the name.
+    /// What a name means for references and rename: its job's ID when the cache knows exactly
+    /// one job for it, or the job it was seen renamed to; else the name.
     pub fn identity(self: &Arc<Self>, name: &str) -> Identity {
         match self.resolver.resolve_cached(name).map(|r| r.resolution) {
             Some(Resolution::Found(job)) => Identity::Job(job.id.clone()),
+            Some(Resolution::Unknown { renamed: true, suggestions }) if !suggestions.is_empty() => {
+                Identity::Job(suggestions[0].id.clone())
+            }
             _ => Identity::Name(name.to_string()),
         }
+    }
+
+    /// Reads unopened files again from disk, with their folder's walk rules (`None` for a file
+    /// the walk would not take, or without references now): fresh positions for edits.
+    pub(super) async fn reread(self: &Arc<Self>, paths: Vec<PathBuf>) -> Vec<(PathBuf, Option<FileRefs>)> {
+        let rules = self.folder_rules();
+        let (scanner, enc) = (self.scanner(), self.caps().encoding);
+        tokio::task::spawn_blocking(move || {
+            paths
+                .into_iter()
+                .map(|p| {
+                    let refs = rules.file(&p, &scanner, enc);
+                    (p, refs)
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
     }
 
     /// The references in the workspace whose name `wanted` accepts (asked once per distinct

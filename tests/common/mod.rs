@@ -41,6 +41,8 @@ pub struct Lsp {
     next_id: i64,
     /// What `workspace/configuration` answers with.
     pub settings: Value,
+    /// Every `workspace/applyEdit` the server asked for (each answered `applied: true`).
+    pub applied_edits: Vec<Value>,
     /// Every message the server sent, for leak checks.
     pub transcript: Arc<Mutex<Vec<String>>>,
     pub stderr: Arc<Mutex<String>>,
@@ -133,6 +135,7 @@ impl Lsp {
             backlog: VecDeque::new(),
             next_id: 1,
             settings: Value::Null,
+            applied_edits: Vec::new(),
             transcript,
             stderr,
         }
@@ -234,6 +237,10 @@ impl Lsp {
             Some("workspace/configuration") => {
                 let n = msg["params"]["items"].as_array().map_or(1, Vec::len);
                 Value::Array(vec![self.settings.clone(); n])
+            }
+            Some("workspace/applyEdit") => {
+                self.applied_edits.push(msg["params"]["edit"].clone());
+                json!({"applied": true})
             }
             _ => Value::Null,
         };
@@ -379,6 +386,14 @@ pub fn pos_of(text: &str, needle: &str, delta: usize) -> Value {
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let prefix: String = text[line_start..at].chars().chain(needle.chars().take(delta)).collect();
     json!({"line": line, "character": prefix.encode_utf16().count()})
+}
+
+/// Applies a list of LSP TextEdits (UTF-16 positions, not overlapping) to a text, last first.
+pub fn apply_edits(text: &str, edits: &Value) -> String {
+    let mut edits = edits.as_array().expect("a list of edits").clone();
+    let key = |e: &Value| (e["range"]["start"]["line"].as_u64(), e["range"]["start"]["character"].as_u64());
+    edits.sort_by_key(|e| std::cmp::Reverse(key(e)));
+    edits.iter().fold(text.to_string(), |t, e| apply_edit(&t, e))
 }
 
 /// Applies one LSP TextEdit (UTF-16 positions) to a text.

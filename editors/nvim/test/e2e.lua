@@ -112,8 +112,32 @@ local function run()
   check(lines[1]:find('connected', 1, true) ~= nil, ':SynergyStatus text', lines)
   check(vim.wait(5000, function()
     lines = require('synergy').status_lines()
-    return (lines[2] or ''):find('Workspace: 3 job references in 2 files.', 1, true) ~= nil
+    return (lines[2] or ''):find('Workspace: 4 job references in 3 files.', 1, true) ~= nil
   end, 50), ':SynergyStatus says what the workspace index holds', lines)
+
+  -- :SynergyFixAll: every safe fix in the workspace, in a file never opened too (Neovim loads
+  -- it into a buffer to apply the edit); the ambiguous and unknown names are left.
+  local case = vim.fs.joinpath(vim.env.WORKSPACE, 'procedures', 'case.md')
+  check(vim.fn.bufloaded(vim.fn.bufnr(case)) == 0, 'case.md is not open before :SynergyFixAll')
+  vim.cmd('SynergyFixAll')
+  local fixed_line
+  check(vim.wait(10000, function()
+    local b = vim.fn.bufnr(case)
+    fixed_line = b ~= -1 and vim.fn.bufloaded(b) == 1 and vim.api.nvim_buf_get_lines(b, 0, 1, false)[1]
+    return fixed_line == 'Levels in job:Riverside.'
+  end, 50), ':SynergyFixAll fixes job:riverside in a file never opened', fixed_line)
+  check(vim.wait(5000, function()
+    local r = require('synergy').last_fix
+    return r ~= nil and r.fixed == 1 and r.files == 1 and r.applied == true
+  end, 50), ':SynergyFixAll reports 1 reference in 1 file', require('synergy').last_fix)
+  -- The document's fix-all, as `vim.lsp.buf.code_action({context = {only = {"source.fixAll"}}, apply = true})`.
+  vim.api.nvim_buf_set_lines(0, -1, -1, false, { 'Then job:RIVERSIDE.' })
+  local last = vim.api.nvim_buf_line_count(0)
+  vim.wait(1000, function() return false end, 50) -- the change reaches the server
+  vim.lsp.buf.code_action({ context = { only = { 'source.fixAll' }, diagnostics = {} }, apply = true })
+  check(vim.wait(5000, function()
+    return vim.api.nvim_buf_get_lines(0, last - 1, last, false)[1] == 'Then job:Riverside.'
+  end, 50), 'source.fixAll fixes the document', vim.api.nvim_buf_get_lines(0, 0, -1, false))
 
   -- :checkhealth synergy reports the binary, settings and a reachable server.
   vim.cmd('checkhealth synergy')

@@ -18,6 +18,8 @@ printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$WORKSPACE/plan.md
 # Never opened in the test: its stale reference must still be listed.
 mkdir -p "$WORKSPACE/procedures"
 printf '# Levels\n\nSurvey marks are in job:Gone42.\n' >"$WORKSPACE/procedures/levels.md"
+# Never opened either: :SynergyFixAll fixes its case mismatch.
+printf 'Levels in job:riverside.\n' >"$WORKSPACE/procedures/case.md"
 printf '# synergy-ls settings for this workspace\n' >"$WORKSPACE/.synergy.toml"
 cd "$WORKSPACE"
 nvim_run() {

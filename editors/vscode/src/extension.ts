@@ -41,6 +41,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     vscode.commands.registerCommand('synergy.clearToken', clearToken),
     vscode.commands.registerCommand('synergy.restartServer', () => restart()),
     vscode.commands.registerCommand('synergy.refreshCache', refreshCache),
+    vscode.commands.registerCommand('synergy.fixAllInWorkspace', fixAllInWorkspace),
     vscode.commands.registerCommand('synergy.showLogs', () => output.show(true)),
     vscode.commands.registerCommand('synergy.showStatus', showStatusDetails),
     ctx.secrets.onDidChange((e) => {
@@ -194,6 +195,19 @@ async function setToken(): Promise<void> {
 async function clearToken(): Promise<void> {
   await context.secrets.delete(TOKEN_KEY);
   void vscode.window.showInformationMessage('12d Synergy: token removed from secret storage.');
+}
+
+/**
+ * Every safe fix in the workspace, files not open included: the server sends one
+ * `workspace/applyEdit` (one undo) and says what it fixed. The server's own command
+ * (`synergy.fixWorkspace`) is registered by the language client; this is the palette's name for it.
+ */
+async function fixAllInWorkspace(): Promise<void> {
+  if (!client?.isRunning()) {
+    void vscode.window.showWarningMessage('12d Synergy: synergy-ls is not running.');
+    return;
+  }
+  await client.sendRequest(ExecuteCommandRequest.type, { command: 'synergy.fixWorkspace', arguments: [] });
 }
 
 async function refreshCache(): Promise<void> {

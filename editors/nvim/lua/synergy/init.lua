@@ -1,4 +1,4 @@
--- Optional helpers for synergy-ls: :SynergyRefresh, :SynergyStatus and the `synergy/status`
+-- Optional helpers for synergy-ls: :SynergyRefresh, :SynergyStatus, :SynergyFixAll and the `synergy/status`
 -- notification (docs/lsp-extensions.md). Loaded by plugin/synergy.lua and lsp/synergy_ls.lua.
 local M = {}
 
@@ -53,6 +53,26 @@ function M.refresh()
       if err then
         vim.notify('synergy-ls: refresh failed: ' .. err.message, vim.log.levels.ERROR)
       end
+    end)
+  end
+end
+
+--- Applies every safe fix in the workspace (files not open included): a case mismatch with one
+--- match, a job seen renamed. The server sends the edit (`workspace/applyEdit`, applied to
+--- buffers: `:wall` saves them) and says what it fixed; the result is kept in `M.last_fix`.
+function M.fix_all()
+  local clients = M.clients()
+  if #clients == 0 then
+    vim.notify('synergy-ls is not running (is this a markdown/text buffer?)', vim.log.levels.WARN)
+    return
+  end
+  for _, client in ipairs(clients) do
+    client:request('workspace/executeCommand', { command = 'synergy.fixWorkspace', arguments = {} }, function(err, result)
+      if err then
+        vim.notify('synergy-ls: fixing failed: ' .. err.message, vim.log.levels.ERROR)
+        return
+      end
+      M.last_fix = result
     end)
   end
 end

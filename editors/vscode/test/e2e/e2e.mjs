@@ -128,6 +128,26 @@ try {
     .then(() => true, () => false);
   check(clean, 'no underline is left', await page.locator('.monaco-editor .squiggly-warning').count());
   await shot('fixed');
+
+  // "12d Synergy: Fix All Stale References in Workspace" from the command palette: the case
+  // mismatch in procedures/case.md, never opened, is fixed in one edit, and said.
+  await page.keyboard.press('F1');
+  const palette = page.locator('.quick-input-widget input');
+  await palette.waitFor();
+  await palette.fill('>12d Synergy: Fix All Stale References in Workspace');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Fix All Stale References in Workspace' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const fixedAll = page.locator('.notification-toast', { hasText: 'Fixed 1 reference in 1 file' }).first();
+  check(await fixedAll.waitFor().then(() => true, () => false), 'Fix All Stale References in Workspace says what it fixed',
+    await page.locator('.notification-toast').allInnerTexts());
+  await shot('fixed-workspace');
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').fill('case.md');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'case.md' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const caseFixed = await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-line')].some(
+    (l) => l.innerText.replace(/\u00a0/g, ' ') === 'Levels in job:Riverside.')).then(() => true, () => false);
+  check(caseFixed, 'the file never opened was fixed (job:riverside → job:Riverside)', await editorLines());
 } catch (e) {
   check(false, 'the run', String(e));
   await shot('failure').catch(() => {});

@@ -42,6 +42,8 @@ printf 'job:Riverside is known.\nAlso job:Riversde here.\n' >"$ws/plan.md"
 # Never opened in the test: its stale reference must still reach the Problems view.
 mkdir -p "$ws/procedures"
 printf '# Levels\n\nSurvey marks are in job:Gone42.\n' >"$ws/procedures/levels.md"
+# Never opened either, until "Fix All Stale References in Workspace" has fixed its case.
+printf 'Levels in job:riverside.\n' >"$ws/procedures/case.md"
 cat >"$data/user/User/settings.json" <<JSON
 {
   "synergy.serverUrl": "$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$scratch/simulator.log" | head -1)",

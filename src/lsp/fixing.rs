@@ -1,0 +1,425 @@
+//! Fixing in the editor, on the analysis's safe fixes (`analysis::fix`): every safe fix in a
+//! document (the `source.fixAll.synergy` code action), in the workspace or in the references to
+//! one job (the `synergy.fixWorkspace` command, applied with `workspace/applyEdit` as one edit,
+//! so one undo), and renaming a job reference across the workspace
+//! (`textDocument/prepareRename`, `textDocument/rename`).
+//!
+//! Open documents are edited as the editor has them; unopened files are read again from disk
+//! first, so every edit's positions are those of the file as it is now, not as last indexed.
+//! Nothing is fixed for a name the server could not be asked about.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, Command, MessageType, PrepareRenameResponse, RenameParams,
+    TextDocumentPositionParams, TextEdit, Uri, WorkspaceEdit,
+};
+
+use super::handlers::{Located, located_refs};
+use super::state::State;
+use super::to_proto;
+use super::workspace::Identity;
+use crate::analysis::{self, Verdicts, fix};
+use crate::model::{JobId, RefForm, Resolution, Unavailable, is_path, is_referenceable};
+use crate::present;
+
+/// The code action kind of the document's fix-all (`source.fixAll` family, so
+/// `editor.codeActionsOnSave: {"source.fixAll": "explicit"}` runs it).
+pub const FIX_ALL_KIND: &str = "source.fixAll.synergy";
+
+/// How long `synergy.fixWorkspace` waits for the editor to apply its edit: longer than other
+/// answers, since the editor may open hundreds of files to apply it.
+const APPLY_EDIT_WAIT: Duration = Duration::from_secs(60);
+/// How long a fix-all code action (run on save) or a rename waits for the server.
+const ASK_WAIT: Duration = Duration::from_secs(5);
+
+/// Which references to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// One open document.
+    Document(Uri),
+    /// Every file of the workspace, open or not.
+    Workspace,
+    /// The references in the workspace whose safe fix names this job.
+    Job(JobId),
+}
+
+/// The safe fixes of a scope, as edits in the client's encoding, and what was left.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub changes: HashMap<Uri, Vec<TextEdit>>,
+    /// References with a safe fix (one edit each).
+    pub fixed: usize,
+    /// References with fixes, none of them safe: a person must choose.
+    pub need_choice: usize,
+    /// References the server could not be asked about, and why (the first reason).
+    pub unverified: usize,
+    pub unavailable: Option<Unavailable>,
+}
+
+/// A refusal the editor shows as it is (LSP's `RequestFailed`).
+fn refused(message: impl Into<String>) -> Error {
+    Error { code: ErrorCode::ServerError(-32803), message: message.into().into(), data: None }
+}
+
+impl State {
+    /// How many references to each name are in `only` (one open document), or in the whole
+    /// workspace: open documents as the editor has them, other files as indexed.
+    fn name_counts(&self, only: Option<&Uri>) -> HashMap<String, usize> {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        let scanner = self.scanner();
+        let uris: Vec<Uri> = match only {
+            Some(uri) => vec![uri.clone()],
+            None => self.docs.iter().map(|d| d.key().clone()).collect(),
+        };
+        for uri in uris {
+            let Some(scan) = self.docs.get_mut(&uri).map(|mut d| d.scan(&scanner)) else { continue };
+            for r in &scan.refs {
+                *counts.entry(r.name.clone()).or_default() += 1;
+            }
+        }
+        if only.is_none() {
+            self.workspace.index.visit(|path, refs| {
+                if !self.workspace.is_open(path) {
+                    for r in &refs.refs {
+                        *counts.entry(r.name.to_string()).or_default() += 1;
+                    }
+                }
+            });
+        }
+        counts
+    }
+
+    /// The verdicts of `names`: the cache's, then the server's for the rest.
+    async fn verdicts_of(&self, names: Vec<String>) -> Verdicts {
+        let (mut verdicts, missing) = analysis::resolve_cached(&self.resolver, names.iter().map(String::as_str));
+        let fanout = self.config().max_concurrent_requests.max(1) * 4;
+        verdicts.extend(analysis::resolve_all(&self.resolver, missing, fanout).await);
+        verdicts
+    }
+
+    /// Edits for every reference in `only` (one open document) or the workspace for which
+    /// `new_text(name, form)` gives a replacement of its edit range. Unopened files are read
+    /// again from disk first, and only those with a name `wanted` accepts.
+    async fn edits_where(
+        self: &Arc<Self>,
+        only: Option<&Uri>,
+        wanted: impl Fn(&str) -> bool,
+        new_text: impl Fn(&str, RefForm) -> Option<String>,
+    ) -> HashMap<Uri, Vec<TextEdit>> {
+        let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+        let (scanner, enc) = (self.scanner(), self.caps().encoding);
+        let uris: Vec<Uri> = match only {
+            Some(uri) => vec![uri.clone()],
+            None => self.docs.iter().map(|d| d.key().clone()).collect(),
+        };
+        for uri in uris {
+            let Some(mut doc) = self.docs.get_mut(&uri) else { continue };
+            let scan = doc.scan(&scanner);
+            let edits: Vec<TextEdit> = scan
+                .refs
+                .iter()
+                .filter(|r| wanted(&r.name))
+                .filter_map(|r| {
+                    let new_text = new_text(&r.name, r.form)?;
+                    Some(TextEdit { range: to_proto::range(&doc, &r.edit_range, enc), new_text })
+                })
+                .collect();
+            if !edits.is_empty() {
+                changes.insert(uri, edits);
+            }
+        }
+        if only.is_some() {
+            return changes;
+        }
+        let mut paths = Vec::new();
+        self.workspace.index.visit(|path, refs| {
+            if !self.workspace.is_open(path) && refs.refs.iter().any(|r| wanted(&r.name)) {
+                paths.push(path.to_path_buf());
+            }
+        });
+        for (path, refs) in self.reread(paths).await {
+            let (Some(refs), Some(uri)) = (refs, self.workspace.uri(&path)) else { continue };
+            let edits: Vec<TextEdit> = refs
+                .refs
+                .iter()
+                .filter(|r| wanted(&r.name))
+                .filter_map(|r| {
+                    let new_text = new_text(&r.name, r.form)?;
+                    Some(TextEdit { range: to_proto::range_of(r.edit_range), new_text })
+                })
+                .collect();
+            if !edits.is_empty() {
+                changes.insert(uri, edits);
+            }
+        }
+        changes
+    }
+
+    /// The safe fixes of `scope`: names resolved (cache first), judged with the configured
+    /// severities, their fixes confirmed against the server, then placed.
+    pub async fn plan_fixes(self: &Arc<Self>, scope: Scope) -> Plan {
+        self.settings_ready().await;
+        let only = match &scope {
+            Scope::Document(uri) => Some(uri),
+            _ => None,
+        };
+        let counts = self.name_counts(only);
+        let verdicts = self.verdicts_of(counts.keys().cloned().collect()).await;
+        let config = self.config();
+        let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
+        let fanout = config.max_concurrent_requests.max(1) * 4;
+        let mut safe = fix::confirm(&self.resolver, &judged, fanout).await;
+        if let Scope::Job(id) = &scope {
+            safe.retain(|_, f| f.target.as_ref() == Some(id));
+        }
+        let changes = self
+            .edits_where(only, |name| safe.contains_key(name), |name, form| Some(safe.get(name)?.new_text(form)))
+            .await;
+        let mut plan = Plan { fixed: changes.values().map(Vec::len).sum(), changes, ..Plan::default() };
+        if matches!(scope, Scope::Job(_)) {
+            return plan;
+        }
+        for (name, count) in &counts {
+            if judged.get(name.as_str()).is_some_and(|v| !v.fixes.is_empty()) && !safe.contains_key(name) {
+                plan.need_choice += count;
+            }
+            if let Some(Resolution::Unavailable(why)) = verdicts.get(name).map(|r| &r.resolution) {
+                plan.unverified += count;
+                plan.unavailable.get_or_insert_with(|| why.clone());
+            }
+        }
+        plan
+    }
+
+    /// `synergy.fixWorkspace`: every safe fix in the workspace (or, with `{"job": ID}`, those
+    /// that name that job), applied through `workspace/applyEdit` in one edit, then said in
+    /// one message. Answers `{fixed, files, needChoice, unverified, applied}`.
+    pub async fn fix_workspace(self: &Arc<Self>, arguments: &[Value]) -> Result<Option<Value>> {
+        let job = arguments.first().and_then(|a| a.get("job")).and_then(Value::as_str);
+        let scope = match job {
+            Some(id) => Scope::Job(JobId(id.into())),
+            None => Scope::Workspace,
+        };
+        let started = std::time::Instant::now();
+        let plan = self.plan_fixes(scope).await;
+        tracing::debug!(fixed = plan.fixed, ms = started.elapsed().as_secs_f64() * 1e3, "fix planned");
+        let files = plan.changes.len();
+        let summary = present::fix_summary(
+            plan.fixed,
+            files,
+            plan.need_choice,
+            plan.unavailable.as_ref().map(|why| (plan.unverified, why)),
+        );
+        let applied = if plan.changes.is_empty() {
+            false
+        } else {
+            let edit = WorkspaceEdit { changes: Some(plan.changes), ..Default::default() };
+            match tokio::time::timeout(APPLY_EDIT_WAIT, self.client.apply_edit(edit)).await {
+                Ok(Ok(r)) if r.applied => true,
+                Ok(Ok(r)) => {
+                    let why = r.failure_reason.unwrap_or_else(|| "no reason given".into());
+                    let text = format!("synergy-ls: the editor did not apply the fixes ({why}).");
+                    self.client.show_message(MessageType::WARNING, text).await;
+                    return Ok(Some(json!({"fixed": 0, "files": 0, "applied": false})));
+                }
+                Ok(Err(e)) => return Err(refused(format!("The editor refused the fixes: {}", e.message))),
+                Err(_) => return Err(refused("The editor did not answer within 60 s; the fixes may not be applied.")),
+            }
+        };
+        let level = if plan.unverified > 0 { MessageType::WARNING } else { MessageType::INFO };
+        self.client.show_message(level, format!("synergy-ls: {summary}")).await;
+        Ok(Some(json!({
+            "fixed": if applied { plan.fixed } else { 0 },
+            "files": if applied { files } else { 0 },
+            "needChoice": plan.need_choice,
+            "unverified": plan.unverified,
+            "applied": applied,
+            "message": summary,
+        })))
+    }
+
+    /// How many references in the workspace the cache already says have a safe fix naming
+    /// `job` (for the "fix all N references to this job" quick fix; no request is made).
+    fn count_fixable(&self, job: &JobId) -> usize {
+        let severities = self.config().diagnostics.severity.clone();
+        self.name_counts(None)
+            .into_iter()
+            .filter(|(name, _)| {
+                let Some(resolved) = self.resolver.resolve_cached(name) else { return false };
+                analysis::Verdict::of(name, &resolved.resolution, &severities)
+                    .is_some_and(|v| v.safe_fix().is_some_and(|f| f.target.as_ref() == Some(job)))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Whether the client asked for code actions of `kind` (`only` absent means: the ones at the
+/// cursor, which a fix-all is not; a listed kind matches its sub-kinds, as the specification
+/// says: `source` and `source.fixAll` both ask for `source.fixAll.synergy`).
+fn asked_for(only: Option<&[CodeActionKind]>, kind: &str) -> bool {
+    only.is_some_and(|only| {
+        only.iter()
+            .any(|k| kind == k.as_str() || kind.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with('.')))
+    })
+}
+
+/// The document's fix-all, when the client asked for it and there is anything to fix.
+pub async fn fix_all_action(
+    state: &Arc<State>,
+    uri: &Uri,
+    only: Option<&[CodeActionKind]>,
+) -> Option<CodeActionOrCommand> {
+    if !asked_for(only, FIX_ALL_KIND) {
+        return None;
+    }
+    let plan = tokio::time::timeout(ASK_WAIT, state.plan_fixes(Scope::Document(uri.clone()))).await.ok()?;
+    if plan.changes.is_empty() {
+        return None;
+    }
+    let n = plan.fixed;
+    Some(CodeActionOrCommand::CodeAction(CodeAction {
+        title: format!("Fix {n} job reference{} in this file", if n == 1 { "" } else { "s" }),
+        kind: Some(CodeActionKind::from(FIX_ALL_KIND)),
+        edit: Some(WorkspaceEdit { changes: Some(plan.changes), ..Default::default() }),
+        ..Default::default()
+    }))
+}
+
+/// "Fix all N references to this job in the workspace", beside a reference's safe fix, when
+/// the workspace has more than this one.
+pub fn fix_job_action(state: &Arc<State>, fix: &analysis::Fix) -> Option<CodeActionOrCommand> {
+    let job = fix.target.as_ref().filter(|_| fix.preferred)?;
+    let n = state.count_fixable(job);
+    (n > 1).then(|| {
+        let title = format!("Fix all {n} references to this job in the workspace");
+        CodeActionOrCommand::CodeAction(CodeAction {
+            title: title.clone(),
+            kind: Some(CodeActionKind::QUICKFIX),
+            command: Some(Command {
+                title,
+                command: super::ext::FIX_WORKSPACE_COMMAND.into(),
+                arguments: Some(vec![json!({"job": job.0.as_ref()})]),
+            }),
+            ..Default::default()
+        })
+    })
+}
+
+/// The reference at a position, or a refusal that says what to do.
+fn reference_at(state: &Arc<State>, p: &TextDocumentPositionParams) -> Result<Located> {
+    let at = tower_lsp_server::ls_types::Range { start: p.position, end: p.position };
+    located_refs(state, &p.text_document.uri, Some(at))
+        .and_then(|refs| refs.into_iter().next())
+        .ok_or_else(|| refused("Put the cursor on a job reference (job:Name) to rename it."))
+}
+
+/// `textDocument/prepareRename`: the name of the job reference under the cursor (its quotes
+/// are kept out of the range), or a refusal.
+pub async fn prepare_rename(
+    state: &Arc<State>,
+    params: TextDocumentPositionParams,
+) -> Result<Option<PrepareRenameResponse>> {
+    let Located { r, edit_range, .. } = reference_at(state, &params)?;
+    let range = match r.form {
+        // Inside the quotes: the name is what is renamed.
+        RefForm::Quoted => tower_lsp_server::ls_types::Range {
+            start: tower_lsp_server::ls_types::Position {
+                character: edit_range.start.character + 1,
+                ..edit_range.start
+            },
+            end: tower_lsp_server::ls_types::Position {
+                character: edit_range.end.character.saturating_sub(1),
+                ..edit_range.end
+            },
+        },
+        _ => edit_range,
+    };
+    Ok(Some(PrepareRenameResponse::RangeWithPlaceholder { range, placeholder: r.name }))
+}
+
+/// What the user typed as the new name, without a `job:` prefix or quotes.
+fn typed_name(new_name: &str) -> &str {
+    let name = new_name.trim();
+    let name = name.strip_prefix("job:").unwrap_or(name);
+    name.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(name).trim()
+}
+
+/// `textDocument/rename`: every reference in the workspace to the job under the cursor (the
+/// same job ID, or the same name when it names no job) rewritten to the new name, which must
+/// name exactly one existing job (asked of the server now). A reference written as a path gets
+/// the job's path; a bare one stays bare when the name allows it.
+pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+    let Located { r, .. } = reference_at(state, &params.text_document_position)?;
+    let typed = typed_name(&params.new_name).to_string();
+    if !is_referenceable(&typed) {
+        return Err(refused("A job name cannot be empty or hold a double quote or a line break."));
+    }
+    state.settings_ready().await;
+    let resolve = |name: String| {
+        let state = Arc::clone(state);
+        async move { tokio::time::timeout(ASK_WAIT, state.resolver.resolve(&name)).await.ok() }
+    };
+    let Some(target) = resolve(typed.clone()).await else {
+        return Err(refused(format!("The 12d Synergy server did not answer about \"{typed}\" in time; try again.")));
+    };
+    let job = match &target.resolution {
+        Resolution::Found(job) => job.clone(),
+        other => return Err(refused(present::rename_refusal(&typed, other).unwrap_or_default())),
+    };
+    // Every name's verdict is current before identities are compared.
+    let counts = state.name_counts(None);
+    let _ = tokio::time::timeout(ASK_WAIT, state.verdicts_of(counts.into_keys().collect())).await;
+    if let Some(Resolution::Unavailable(why)) = resolve(r.name.clone()).await.map(|r| r.resolution) {
+        return Err(refused(format!("Cannot rename: {}", present::unavailable_reason_batch(&why))));
+    }
+    let wanted = state.identity(&r.name);
+    let memo: std::sync::Mutex<HashMap<String, bool>> = Default::default();
+    let same = |name: &str| -> bool {
+        let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+        match memo.get(name) {
+            Some(&same) => same,
+            None => *memo.entry(name.to_string()).or_insert_with(|| state.identity(name) == wanted),
+        }
+    };
+    let new_value = |name: &str| if is_path(name) { job.path().to_string() } else { typed.clone() };
+    let changes = state
+        .edits_where(None, same, |name, form| {
+            let value = new_value(name);
+            (value != name).then(|| fix::new_text(&value, form))
+        })
+        .await;
+    if let Identity::Name(_) = wanted {
+        tracing::debug!(name = r.name, "rename by name: it names no single job");
+    }
+    Ok(Some(WorkspaceEdit { changes: Some(changes), ..Default::default() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_asked_for() {
+        let kinds = |k: &[&str]| k.iter().map(|k| CodeActionKind::from(k.to_string())).collect::<Vec<_>>();
+        assert!(asked_for(Some(&kinds(&["source.fixAll"])), FIX_ALL_KIND));
+        assert!(asked_for(Some(&kinds(&["source"])), FIX_ALL_KIND));
+        assert!(asked_for(Some(&kinds(&["quickfix", "source.fixAll.synergy"])), FIX_ALL_KIND));
+        assert!(!asked_for(Some(&kinds(&["source.fix"])), FIX_ALL_KIND), "a prefix of a word is no parent kind");
+        assert!(!asked_for(Some(&kinds(&["quickfix"])), FIX_ALL_KIND));
+        assert!(!asked_for(None, FIX_ALL_KIND), "not among the actions at the cursor");
+    }
+
+    #[test]
+    fn typed_names() {
+        assert_eq!(typed_name("  Riverside Levee "), "Riverside Levee");
+        assert_eq!(typed_name("job:\"Region A/Drainage\""), "Region A/Drainage");
+        assert_eq!(typed_name("\"Riverside\""), "Riverside");
+        assert_eq!(typed_name("job:Riverside"), "Riverside");
+    }
+}

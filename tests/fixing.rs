@@ -1,0 +1,248 @@
+//! Fixing in the editor, through the in-process harness: the document's `source.fixAll.synergy`
+//! code action, `synergy.fixWorkspace` over open and unopened files (one `workspace/applyEdit`,
+//! a summary message), the "fix all N references to this job" quick fix, and rename across the
+//! workspace, including the refusals. Unopened files are edited as they are on disk (CRLF, a
+//! BOM, emoji before a reference), and nothing is fixed while the server cannot be asked.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::{Value, json};
+use synergy_ls::simulator::Fault;
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn settings(sim: &synergy_ls::simulator::Simulator, extra: Value) -> Value {
+    let mut s = json!({"serverUrl": sim.url(), "token": TOKEN, "diagnostics": {"debounceMs": 0}});
+    if let (Some(o), Some(e)) = (s.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    s
+}
+
+const OPEN: &str = "job:riverside and job:RIVERSIDE and job:Drainage\n";
+const UNOPENED: &str = "\u{feff}# B\r\n😀 job:riverside\r\njob:\"highway upgrade 2024\" and job:Riversde\r\n";
+const NO_NEWLINE: &str = "see job:riverside";
+
+/// A workspace with an open document and two unopened files, indexed and checked.
+async fn workspace(sim: &synergy_ls::simulator::Simulator, root: &Path, caps: Value) -> (Lsp, String) {
+    write(root, "a.md", OPEN);
+    write(root, "docs/b.md", UNOPENED);
+    write(root, "c.txt", NO_NEWLINE);
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(&[root], settings(sim, json!({})), caps).await;
+    lsp.notification("synergy/status", |p| p["indexed"]["files"] == 3).await;
+    let a = file_uri(&root.join("a.md"));
+    lsp.open(&a, "markdown", OPEN).await;
+    lsp.diagnostics(&a, |d| d.len() == 3).await;
+    (lsp, a)
+}
+
+#[tokio::test]
+async fn fix_all_in_a_document_and_in_the_workspace() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (mut lsp, a) = workspace(&sim, root, json!({})).await;
+    let b = file_uri(&root.join("docs/b.md"));
+    let c = file_uri(&root.join("c.txt"));
+
+    // The document's fix-all: asked for by kind (as codeActionsOnSave and Neovim do), one
+    // plain edit with every safe fix in this file, and nothing of other files.
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let actions = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": a}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
+        )
+        .await;
+    let actions = actions.as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0]["kind"], "source.fixAll.synergy");
+    let changes = actions[0]["edit"]["changes"].as_object().unwrap();
+    assert_eq!(changes.keys().collect::<Vec<_>>(), [&a]);
+    assert_eq!(apply_edits(OPEN, &changes[&a]), "job:Riverside and job:Riverside and job:Drainage\n");
+    // Not among the actions at the cursor.
+    let at_cursor = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": a}, "range": whole, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(at_cursor.as_array().unwrap().iter().all(|x| x["kind"] != "source.fixAll.synergy"), "{at_cursor}");
+
+    // The quick fix also offers every reference to that job in the workspace.
+    let titles: Vec<String> =
+        at_cursor.as_array().unwrap().iter().map(|x| x["title"].as_str().unwrap().to_string()).collect();
+    assert_eq!(titles, ["Change to \"Riverside\"", "Fix all 4 references to this job in the workspace"], "{titles:?}");
+    let command = at_cursor[1]["command"].clone();
+    assert_eq!(command["command"], "synergy.fixWorkspace");
+
+    // That command: only that job's references, open and unopened, in one applied edit.
+    let result = lsp
+        .request("workspace/executeCommand", json!({"command": command["command"], "arguments": command["arguments"]}))
+        .await;
+    assert_eq!((result["fixed"].clone(), result["files"].clone()), (json!(4), json!(3)), "{result}");
+    let edit = lsp.applied_edits.pop().expect("workspace/applyEdit was sent");
+    let changes = edit["changes"].as_object().unwrap();
+    assert_eq!(apply_edits(NO_NEWLINE, &changes[&c]), "see job:Riverside");
+    // UTF-16 positions after an emoji, in a file with a BOM and CRLF; highway is another job.
+    assert_eq!(
+        apply_edits(UNOPENED, &changes[&b]),
+        "\u{feff}# B\r\n😀 job:Riverside\r\njob:\"highway upgrade 2024\" and job:Riversde\r\n"
+    );
+
+    // The whole workspace: every safe fix, the rest counted as needing a choice, said once.
+    let result =
+        lsp.request("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": []})).await;
+    assert_eq!(result["fixed"], 5, "{result}");
+    assert_eq!(result["needChoice"], 2, "Drainage is ambiguous, Riversde only has suggestions: {result}");
+    let edit = lsp.applied_edits.pop().unwrap();
+    assert_eq!(
+        apply_edits(UNOPENED, &edit["changes"][&b]),
+        "\u{feff}# B\r\n😀 job:Riverside\r\njob:\"Highway Upgrade 2024\" and job:Riversde\r\n"
+    );
+    let messages = lsp.drain_messages(std::time::Duration::from_millis(200)).await;
+    let said: Vec<&str> = messages.iter().filter_map(|m| m["message"].as_str()).collect();
+    assert!(said.contains(&"synergy-ls: Fixed 5 references in 3 files; 2 need a choice."), "{said:?}");
+
+    // A file changed on disk since it was indexed is edited as it is now.
+    write(root, "c.txt", "moved\n\nsee job:riverside");
+    let result =
+        lsp.request("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": []})).await;
+    assert_eq!(result["fixed"], 5);
+    let edit = lsp.applied_edits.pop().unwrap();
+    assert_eq!(apply_edits("moved\n\nsee job:riverside", &edit["changes"][&c]), "moved\n\nsee job:Riverside");
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}
+
+/// While the server cannot be asked, nothing is fixed and the message says why.
+#[tokio::test]
+async fn nothing_is_fixed_while_the_server_cannot_be_asked() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut lsp, a) = workspace(&sim, dir.path(), json!({})).await;
+    lsp.request("workspace/executeCommand", json!({"command": "synergy.refresh", "arguments": []})).await;
+    sim.set_fault(Fault::Error503);
+    let result =
+        lsp.request("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": []})).await;
+    assert_eq!((result["fixed"].clone(), result["applied"].clone()), (json!(0), json!(false)), "{result}");
+    assert!(result["unverified"].as_u64().unwrap() > 0, "{result}");
+    assert!(lsp.applied_edits.is_empty(), "an edit was sent during the fault");
+    assert!(result["message"].as_str().unwrap().contains("not checked"), "{result}");
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let actions = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": a}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
+        )
+        .await;
+    assert_eq!(actions, json!([]));
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}
+
+/// Rename: the job under the cursor (after it was renamed on the server: the old name and the
+/// old path are references to it) rewritten everywhere to the new name; a path stays a path,
+/// bare names become quoted when they need it; the new name must be one existing job.
+#[tokio::test]
+async fn rename_a_job_reference_across_the_workspace() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let open = "Levee: job:Riverside, job:\"Riverside Park\" is another job.\nDrains: job:\"Region A/Drainage\", job:Drainage\n";
+    let unopened = "Path: job:\"Region A/Drainage\"\r\nCase: job:riverside\r\n";
+    write(root, "a.md", open);
+    write(root, "b.md", unopened);
+    let mut lsp = Lsp::in_process();
+    let caps = json!({"textDocument": {"rename": {"prepareSupport": true}}});
+    let init = lsp
+        .initialize_folders(&[root], settings(&sim, json!({"cache": {"ttlSeconds": 1, "negativeTtlSeconds": 1}})), caps)
+        .await;
+    assert_eq!(init["capabilities"]["renameProvider"], json!({"prepareProvider": true}));
+    let (a, b) = (file_uri(&root.join("a.md")), file_uri(&root.join("b.md")));
+    lsp.open(&a, "markdown", open).await;
+    lsp.diagnostics(&a, |d| d.len() == 1).await;
+
+    // Refusals, each saying why.
+    let at = |text: &str, needle: &str| pos_of(text, needle, 5);
+    let refusal = |response: &Value| response["error"]["message"].as_str().unwrap_or_default().to_string();
+    let nowhere = lsp
+        .request_raw(
+            "textDocument/prepareRename",
+            json!({"textDocument": {"uri": a}, "position": {"line": 0, "character": 1}}),
+        )
+        .await;
+    assert!(refusal(&nowhere).contains("Put the cursor on a job reference"), "{nowhere}");
+    for (new_name, why) in [
+        ("Nowhere Job", "No 12d Synergy job is named \"Nowhere Job\""),
+        ("Drainage", "3 jobs are named \"Drainage\""),
+        ("bad\"name", "cannot be empty or hold a double quote"),
+    ] {
+        let r = lsp
+            .request_raw(
+                "textDocument/rename",
+                json!({"textDocument": {"uri": a}, "position": at(open, "job:Riverside,"), "newName": new_name}),
+            )
+            .await;
+        assert!(refusal(&r).contains(why), "{new_name}: {r}");
+    }
+
+    // Renamed on the server: the open document is re-checked within the TTL and flags it.
+    assert!(sim.rename_job("Riverside", "Riverside Levee"));
+    lsp.diagnostics(&a, |d| d.len() == 2).await;
+    let r = lsp
+        .request_raw(
+            "textDocument/rename",
+            json!({"textDocument": {"uri": a}, "position": at(open, "job:Riverside,"), "newName": "riverside levee"}),
+        )
+        .await;
+    assert!(refusal(&r).contains("No job is named \"riverside levee\"; did you mean \"Riverside Levee\"?"), "{r}");
+    let prepared = lsp
+        .request(
+            "textDocument/prepareRename",
+            json!({"textDocument": {"uri": a}, "position": at(open, "job:Riverside,")}),
+        )
+        .await;
+    assert_eq!(prepared["placeholder"], "Riverside");
+    let edit = lsp
+        .request(
+            "textDocument/rename",
+            json!({"textDocument": {"uri": a}, "position": at(open, "job:Riverside,"), "newName": "Riverside Levee"}),
+        )
+        .await;
+    let changes = edit["changes"].as_object().unwrap();
+    assert_eq!(
+        apply_edits(open, &changes[&a]),
+        "Levee: job:\"Riverside Levee\", job:\"Riverside Park\" is another job.\nDrains: job:\"Region A/Drainage\", job:Drainage\n",
+        "another job that shares a word is left alone"
+    );
+    // The differently-cased old name named the same job: it is renamed too.
+    assert_eq!(
+        apply_edits(unopened, &changes[&b]),
+        "Path: job:\"Region A/Drainage\"\r\nCase: job:\"Riverside Levee\"\r\n"
+    );
+
+    // A path: every reference to that job (by its path; the ambiguous bare name is not it)
+    // is pointed at another job, and stays a path.
+    let edit = lsp
+        .request(
+            "textDocument/rename",
+            json!({"textDocument": {"uri": a}, "position": at(open, "job:\"Region A"), "newName": "Region B/Drainage"}),
+        )
+        .await;
+    let changes = edit["changes"].as_object().unwrap();
+    assert_eq!(
+        apply_edits(open, &changes[&a]),
+        "Levee: job:Riverside, job:\"Riverside Park\" is another job.\nDrains: job:\"Region B/Drainage\", job:Drainage\n"
+    );
+    assert_eq!(apply_edits(unopened, &changes[&b]), "Path: job:\"Region B/Drainage\"\r\nCase: job:riverside\r\n");
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}
