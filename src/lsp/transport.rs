@@ -324,16 +324,29 @@ where
         ending.end(EndReason::InputClosed);
     });
 
-    let writer = tokio::spawn(async move {
+    // The server's own messages are framed by a task of their own and handed over whole:
+    // `read_frame` is not cancellation-safe, so racing it against the Outbox in `select!` would
+    // drop a half-read message (a large `workspace/applyEdit` or references answer) whenever a
+    // notification arrived while it was being read.
+    let (server_tx, mut server_rx) = mpsc::channel::<Vec<u8>>(64);
+    let pump = tokio::spawn(async move {
         let mut drain = BufReader::with_capacity(PIPE, drain);
+        // Until the server has exited (after `exit`) or the writer is gone.
+        while let Ok(Some(Ok(body))) = read_frame(&mut drain).await {
+            if server_tx.send(frame(&body)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let writer = tokio::spawn(async move {
         loop {
             let mut bytes = tokio::select! {
                 biased;
-                frame_read = read_frame(&mut drain) => match frame_read {
-                    Ok(Some(Ok(body))) => frame(&body),
+                from_server = server_rx.recv() => match from_server {
+                    Some(bytes) => bytes,
                     // The server has exited (after `exit`): stop now, even though the client may
                     // keep stdin open, so the process ends at once.
-                    _ => break,
+                    None => break,
                 },
                 Some(direct) = direct_rx.recv() => direct,
             };
@@ -368,6 +381,7 @@ where
         }
     }
     writer.abort();
+    pump.abort();
     reader.abort();
     ending.exit_code()
 }
@@ -413,6 +427,63 @@ mod tests {
         );
         drop(rx);
         assert!(!outbox.notify("x", &()), "the output is gone");
+    }
+
+    /// A large message from the server (several pipe buffers) while the Outbox sends
+    /// notifications all the time: every message arrives whole, in one piece each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_server_messages_survive_outbox_traffic() {
+        use tokio::io::AsyncWriteExt;
+        let (client_out, server_reads) = tokio::io::duplex(1 << 20);
+        let (server_writes, client_in) = tokio::io::duplex(1 << 20);
+        let big =
+            format!(r#"{{"jsonrpc":"2.0","id":7,"method":"workspace/applyEdit","params":"{}"}}"#, "x".repeat(PIPE * 5));
+        let sent = big.clone();
+        let session =
+            tokio::spawn(serve(server_reads, server_writes, Ending::default(), move |_input, mut output, outbox| {
+                Box::pin(async move {
+                    let noise = tokio::spawn(async move {
+                        for i in 0..2_000 {
+                            outbox.notify(
+                                "textDocument/publishDiagnostics",
+                                &json!({"uri": format!("file:///{i}"), "diagnostics": []}),
+                            );
+                            if i % 50 == 0 {
+                                tokio::task::yield_now().await;
+                            }
+                        }
+                    });
+                    for _ in 0..5 {
+                        // In small writes, as a slow serializer would.
+                        let framed = frame(sent.as_bytes());
+                        for chunk in framed.chunks(4096) {
+                            output.write_all(chunk).await.unwrap();
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    noise.await.unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                })
+            }));
+        let mut reader = BufReader::new(client_in);
+        let (mut whole, mut notifications) = (0, 0);
+        while whole < 5 || notifications < 2_000 {
+            let body = tokio::time::timeout(std::time::Duration::from_secs(10), read_frame(&mut reader))
+                .await
+                .expect("every message arrives")
+                .unwrap()
+                .expect("the stream goes on")
+                .expect("a well-formed frame");
+            if body.starts_with(br#"{"jsonrpc":"2.0","id":7"#) {
+                assert_eq!(body, big.as_bytes(), "the large message arrived whole");
+                whole += 1;
+            } else {
+                assert!(is_json_rpc(&body).is_ok(), "{}", String::from_utf8_lossy(&body[..body.len().min(200)]));
+                notifications += 1;
+            }
+        }
+        drop(client_out);
+        let _ = session.await;
     }
 
     #[test]
