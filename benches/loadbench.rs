@@ -770,6 +770,95 @@ async fn check_vs_rg(size: &Size) {
     );
 }
 
+/// Fixing: `check --fix` on a fresh 10,000-file / 100 MB tree where 1% of the references have
+/// a safe fix (`job:riverside`, a case mismatch), against `check` on the same fresh tree in the
+/// same run (median of 3, each pair on a newly written tree, since `--fix` changes it); then
+/// `synergy.fixWorkspace` over an indexed copy of that tree, warm: from the command to its
+/// answer, the applied edit included.
+async fn fixing(size: &Size) {
+    let files = size.pick(10_000, 60);
+    let bytes = size.pick(100_000_000, 600_000);
+    let mut names: Vec<String> = corpus::NAMES.iter().cycle().take(99).map(|s| s.to_string()).collect();
+    names.push("riverside".into());
+    let spec = Spec { names, ..Spec::default() };
+    // Each pair runs on a tree of its own, written before any is timed and removed after: a
+    // fresh clone, as in CI. (Trees written over ones just removed would time ext4's search
+    // past recently freed inodes, which every new file beside a fixed one pays.)
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-fixing");
+    let _ = std::fs::remove_dir_all(&base);
+    let pairs = size.pick(3, 1);
+    let trees: Vec<std::path::PathBuf> = (0..=pairs).map(|i| base.join(format!("tree{i}"))).collect();
+    tokio::task::block_in_place(|| {
+        for t in &trees {
+            corpus::write_tree(t, &spec, files, bytes).expect("corpus written");
+        }
+        let _ = std::process::Command::new("sync").status();
+    });
+    let sim = common::simulator().await;
+    let timed = |args: &[&str], tree: &std::path::Path| {
+        let start = Instant::now();
+        let out = std::process::Command::new(common::BIN)
+            .arg("check")
+            .args(args)
+            .arg(tree)
+            .env("SYNERGY_URL", sim.url())
+            .env("SYNERGY_TOKEN", TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("check runs");
+        assert!(out.status.code().is_some_and(|c| c <= 1), "check failed: {}", String::from_utf8_lossy(&out.stderr));
+        (start.elapsed(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (mut plain, mut fixed, mut said) = (Vec::new(), Vec::new(), String::new());
+    for tree in &trees[..pairs] {
+        tokio::task::block_in_place(|| {
+            plain.push(timed(&[], tree).0);
+            let (took, stderr) = timed(&["--fix"], tree);
+            fixed.push(took);
+            said = stderr.lines().find(|l| l.starts_with("synergy-ls: fixed")).unwrap_or_default().to_string();
+        });
+    }
+    plain.sort();
+    fixed.sort();
+    let (plain, fixed) = (plain[plain.len() / 2], fixed[fixed.len() / 2]);
+    let ratio = fixed.as_secs_f64() / plain.as_secs_f64();
+    row(
+        &format!("`check --fix` over {files} files / {:.0} MB, 1% of references fixable ({said})", bytes as f64 / 1e6),
+        format!("{} vs `check` {} = {ratio:.2}×", ms(fixed), ms(plain)),
+        "≤ 1.3× `check`",
+        size.full.then_some(ratio <= 1.3),
+    );
+
+    let root = &trees[pairs];
+    let mut lsp = Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN)]);
+    lsp.initialize_folders(&[root.as_path()], json!({"diagnostics": {"debounceMs": 0}}), json!({})).await;
+    lsp.notification("synergy/status", |p| p["indexed"]["files"].as_u64().is_some_and(|n| n > 0)).await;
+    let mut samples = Vec::new();
+    let mut result = Value::Null;
+    for _ in 0..size.pick(10, 2) {
+        let start = Instant::now();
+        result =
+            lsp.request("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": []})).await;
+        samples.push(start.elapsed());
+        lsp.applied_edits.clear();
+    }
+    assert!(result["fixed"].as_u64().is_some_and(|n| n > 0), "{result}");
+    latencies(
+        &format!(
+            "`synergy.fixWorkspace` over {files} files, warm: {} references in {} files fixed, the edit applied (n={})",
+            result["fixed"],
+            result["files"],
+            samples.len()
+        ),
+        samples,
+        "< 1 s",
+        Some(Duration::from_secs(1)),
+    );
+    drop(lsp);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
 #[allow(clippy::print_stdout)]
 #[tokio::main]
 async fn main() {
@@ -798,6 +887,7 @@ async fn main() {
     scenario!(big_document);
     scenario!(check_vs_rg);
     scenario!(workspace);
+    scenario!(fixing);
     println!("\nwall time {:.1} s{}", wall.elapsed().as_secs_f64(), if size.full { "" } else { " (smoke sizes)" });
     let missed = MISSED.load(std::sync::atomic::Ordering::Relaxed);
     if missed > 0 {

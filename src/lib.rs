@@ -9,14 +9,15 @@
 //! - [`html`]: HTML descriptions -> plain text.
 //! - [`config`]: the one settings struct and its layers; the token as a redacted `Secret`.
 //! - [`settings`]: layers -> `Config` -> scanner and client settings, for the CLI and the server.
-//! - [`analysis`]: references + verdicts -> findings (severity, message, fixes): one policy.
+//! - [`analysis`]: references + verdicts -> findings (severity, message, fixes): one policy;
+//!   `analysis::fix`: which fixes are safe to apply without asking, and applying them.
 //! - [`workspace`]: which files, the walk, reading a file, and the index of their references.
 //! - [`log`]: the stderr log writer that scrubs every known token from each line.
 //! - [`api`]: the HTTP client and wire JSON. The only module that sees HTTP.
 //! - [`resolve`]: name -> `Resolution`, with the cache, single-flight and the politeness gate.
 //! - [`present`]: words and Markdown for people (hover cards, messages).
 //! - [`lsp`]: the language server. The only module that sees LSP types.
-//! - [`check`]: the CI command. [`demo`]: the one-command demo. [`simulator`]: the local API.
+//! - [`check`]: the CI command (`--fix`, `--diff`; human, JSON, SARIF, GitHub formats). [`demo`]: the one-command demo. [`simulator`]: the local API.
 //! - [`corpus`]: deterministic text for benchmarks.
 //!
 //! Invariants:
@@ -31,6 +32,7 @@
 //!   which scrubs every token seen through any channel.
 //! - Stdout belongs to the LSP protocol in `serve`: nothing prints; logs go to stderr.
 //! - No lock is held across an `.await`.
+//! - A fix is applied without asking only when it is confirmed (`analysis::fix::confirm`).
 
 pub mod analysis;
 pub mod api;
