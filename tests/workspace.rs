@@ -363,3 +363,48 @@ async fn pull_clients_pull_documents_and_the_workspace() {
     assert_eq!(pushes(&lsp), pushed_before);
     lsp.shutdown_in_process().await;
 }
+
+/// A check of the whole workspace that began before a file changed on disk never overwrites
+/// the newer check that the change started: after every change, the last list pushed for the
+/// file is what the file says now, with whole-workspace re-checks (a settings change) racing
+/// the changes. (A stale list would make the next change look unchanged, and never be sent.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_workspace_recheck_never_overwrites_a_newer_result() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..600 {
+        write(root, &format!("many/{i}.md"), "job:Riversde and job:Gone77\n");
+    }
+    write(root, "t.md", "job:Riversde\n");
+    let mut lsp = Lsp::in_process();
+    let caps = json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
+    let settings = settings(&sim, json!({}));
+    lsp.initialize_folders(&[root], settings.clone(), caps).await;
+    let t = file_uri(&root.join("t.md"));
+    lsp.diagnostics(&t, |d| d.len() == 1).await;
+    lsp.notification("synergy/status", |p| p["indexed"]["files"] == 601).await;
+    for i in 0..40 {
+        let (text, expected) = if i % 2 == 0 { ("no reference\n", 0) } else { ("job:Riversde\n", 1) };
+        write(root, "t.md", text);
+        lsp.discard_notifications("textDocument/publishDiagnostics").await;
+        // A whole-workspace re-check, then the change, while it runs.
+        lsp.notify("workspace/didChangeConfiguration", json!({"settings": {"synergy": settings}})).await;
+        lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": t, "type": 2}]})).await;
+        lsp.diagnostics(&t, move |d| d.len() == expected).await;
+    }
+    // Nothing older comes after the last one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lsp.discard_notifications("none").await;
+    let last = lsp
+        .transcript
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m.contains("publishDiagnostics") && m.contains(&t))
+        .cloned();
+    let last: Value = serde_json::from_str(&last.expect("a list for t.md")).unwrap();
+    assert_eq!(last["params"]["diagnostics"].as_array().map(Vec::len), Some(1), "{last}");
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}

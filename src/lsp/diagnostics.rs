@@ -311,7 +311,7 @@ impl State {
             }
         };
         for path in gone {
-            self.publish_file(path, Vec::new()).await;
+            self.publish_file(path, None, Vec::new()).await;
         }
         let files: Vec<_> = files.into_iter().filter(|(p, _)| !ws.is_open(p)).collect();
         if files.is_empty() {
@@ -333,7 +333,7 @@ impl State {
                 .iter()
                 .map(|f| to_proto::diagnostic(&f.verdict, to_proto::range_of(refs.refs[f.reference].range)))
                 .collect();
-            self.publish_file(path, diagnostics).await;
+            self.publish_file(path, Some(&refs), diagnostics).await;
         }
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "unopened files checked");
         self.refresh_if_dirty();
@@ -342,9 +342,26 @@ impl State {
     /// Records an unopened file's diagnostics as its report, and pushes them if they changed
     /// (until the client pulls the workspace; then it is asked to pull again). An open file is
     /// left to its document.
-    async fn publish_file(&self, path: PathBuf, diagnostics: Vec<Diagnostic>) {
+    async fn publish_file(
+        &self,
+        path: PathBuf,
+        analyzed: Option<&Arc<crate::workspace::index::FileRefs>>,
+        diagnostics: Vec<Diagnostic>,
+    ) {
         let ws = &self.workspace;
         if ws.is_open(&path) {
+            return;
+        }
+        // Results for what the index held when the check began: a check of the whole workspace
+        // that started before this file changed on disk must not overwrite the newer results of
+        // the check its change started (they would then look unchanged, and never be sent).
+        let current = ws.index.get(&path);
+        let outdated = match (analyzed, &current) {
+            (Some(a), Some(c)) => !Arc::ptr_eq(a, c),
+            (None, None) => false,
+            _ => true,
+        };
+        if outdated {
             return;
         }
         let fingerprint = (!diagnostics.is_empty()).then(|| to_proto::fingerprint(&diagnostics));
