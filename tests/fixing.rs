@@ -100,6 +100,15 @@ async fn fix_all_in_a_document_and_in_the_workspace() {
         "\u{feff}# B\r\n😀 job:Riverside\r\njob:\"highway upgrade 2024\" and job:Riversde\r\n"
     );
 
+    // A malformed argument is refused, never taken as "the whole workspace".
+    for bad in [json!([5]), json!(["x"]), json!([{"job": 7}]), json!([{"job": "1", "more": true}]), json!([{}, {}])] {
+        let r = lsp
+            .request_raw("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": bad}))
+            .await;
+        assert_eq!(r["error"]["code"], -32602, "{bad}: {r}");
+    }
+    assert!(lsp.applied_edits.is_empty());
+
     // The whole workspace: every safe fix, the rest counted as needing a choice, said once.
     let result =
         lsp.request("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": []})).await;

@@ -200,10 +200,19 @@ impl State {
     /// that name that job), applied through `workspace/applyEdit` in one edit, then said in
     /// one message. Answers `{fixed, files, needChoice, unverified, applied}`.
     pub async fn fix_workspace(self: &Arc<Self>, arguments: &[Value]) -> Result<Option<Value>> {
-        let job = arguments.first().and_then(|a| a.get("job")).and_then(Value::as_str);
-        let scope = match job {
-            Some(id) => Scope::Job(JobId(id.into())),
-            None => Scope::Workspace,
+        // Anything but no argument or `{"job": "<ID>"}` is refused: a malformed argument must
+        // not widen a fix meant for one job to the whole workspace.
+        let scope = match arguments {
+            [] => Scope::Workspace,
+            [Value::Object(o)] if o.len() == 1 && o.get("job").is_some_and(Value::is_string) => {
+                Scope::Job(JobId(o["job"].as_str().unwrap_or_default().into()))
+            }
+            _ => {
+                return Err(Error::invalid_params(format!(
+                    "{} takes no argument or [{{\"job\": \"<job ID>\"}}]",
+                    super::ext::FIX_WORKSPACE_COMMAND
+                )));
+            }
         };
         let started = std::time::Instant::now();
         let plan = self.plan_fixes(scope).await;
