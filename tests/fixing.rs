@@ -12,33 +12,17 @@ use common::*;
 use serde_json::{Value, json};
 use synergy_ls::simulator::Fault;
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn settings(sim: &synergy_ls::simulator::Simulator, extra: Value) -> Value {
-    let mut s = json!({"serverUrl": sim.url(), "token": TOKEN, "diagnostics": {"debounceMs": 0}});
-    if let (Some(o), Some(e)) = (s.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            o.insert(k.clone(), v.clone());
-        }
-    }
-    s
-}
-
 const OPEN: &str = "job:riverside and job:RIVERSIDE and job:Drainage\n";
 const UNOPENED: &str = "\u{feff}# B\r\n😀 job:riverside\r\njob:\"highway upgrade 2024\" and job:Riversde\r\n";
 const NO_NEWLINE: &str = "see job:riverside";
 
 /// A workspace with an open document and two unopened files, indexed and checked.
 async fn workspace(sim: &synergy_ls::simulator::Simulator, root: &Path, caps: Value) -> (Lsp, String) {
-    write(root, "a.md", OPEN);
-    write(root, "docs/b.md", UNOPENED);
-    write(root, "c.txt", NO_NEWLINE);
+    write_text(root, "a.md", OPEN);
+    write_text(root, "docs/b.md", UNOPENED);
+    write_text(root, "c.txt", NO_NEWLINE);
     let mut lsp = Lsp::in_process();
-    lsp.initialize_folders(&[root], settings(sim, json!({})), caps).await;
+    lsp.initialize_folders(&[root], sim_settings(sim, json!({})), caps).await;
     lsp.notification("synergy/status", |p| p["indexed"]["files"] == 3).await;
     let a = file_uri(&root.join("a.md"));
     lsp.open(&a, "markdown", OPEN).await;
@@ -124,7 +108,7 @@ async fn fix_all_in_a_document_and_in_the_workspace() {
     assert!(said.contains(&"synergy-ls: Fixed 5 references in 3 files; 2 need a choice."), "{said:?}");
 
     // A file changed on disk since it was indexed is edited as it is now.
-    write(root, "c.txt", "moved\n\nsee job:riverside");
+    write_text(root, "c.txt", "moved\n\nsee job:riverside");
     let result =
         lsp.request("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": []})).await;
     assert_eq!(result["fixed"], 5);
@@ -158,6 +142,15 @@ async fn nothing_is_fixed_while_the_server_cannot_be_asked() {
     assert_eq!(lsp.shutdown_in_process().await, 0);
 }
 
+/// `textDocument/rename` at `position`: the whole response (result or error).
+async fn rename(lsp: &mut Lsp, uri: &str, position: Value, new_name: &str) -> Value {
+    lsp.request_raw(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri}, "position": position, "newName": new_name}),
+    )
+    .await
+}
+
 /// Rename: the job under the cursor (after it was renamed on the server: the old name and the
 /// old path are references to it) rewritten everywhere to the new name; a path stays a path,
 /// bare names become quoted when they need it; the new name must be one existing job.
@@ -168,12 +161,16 @@ async fn rename_a_job_reference_across_the_workspace() {
     let root = dir.path();
     let open = "Levee: job:Riverside, job:\"Riverside Park\" is another job.\nDrains: job:\"Region A/Drainage\", job:Drainage\n";
     let unopened = "Path: job:\"Region A/Drainage\"\r\nCase: job:riverside\r\n";
-    write(root, "a.md", open);
-    write(root, "b.md", unopened);
+    write_text(root, "a.md", open);
+    write_text(root, "b.md", unopened);
     let mut lsp = Lsp::in_process();
     let caps = json!({"textDocument": {"rename": {"prepareSupport": true}}});
     let init = lsp
-        .initialize_folders(&[root], settings(&sim, json!({"cache": {"ttlSeconds": 1, "negativeTtlSeconds": 1}})), caps)
+        .initialize_folders(
+            &[root],
+            sim_settings(&sim, json!({"cache": {"ttlSeconds": 1, "negativeTtlSeconds": 1}})),
+            caps,
+        )
         .await;
     assert_eq!(init["capabilities"]["renameProvider"], json!({"prepareProvider": true}));
     let (a, b) = (file_uri(&root.join("a.md")), file_uri(&root.join("b.md")));
@@ -195,24 +192,14 @@ async fn rename_a_job_reference_across_the_workspace() {
         ("Drainage", "3 jobs are named \"Drainage\""),
         ("bad\"name", "cannot be empty or hold a double quote"),
     ] {
-        let r = lsp
-            .request_raw(
-                "textDocument/rename",
-                json!({"textDocument": {"uri": a}, "position": at(open, "job:Riverside,"), "newName": new_name}),
-            )
-            .await;
+        let r = rename(&mut lsp, &a, at(open, "job:Riverside,"), new_name).await;
         assert!(refusal(&r).contains(why), "{new_name}: {r}");
     }
 
     // Renamed on the server: the open document is re-checked within the TTL and flags it.
     assert!(sim.rename_job("Riverside", "Riverside Levee"));
     lsp.diagnostics(&a, |d| d.len() == 2).await;
-    let r = lsp
-        .request_raw(
-            "textDocument/rename",
-            json!({"textDocument": {"uri": a}, "position": at(open, "job:Riverside,"), "newName": "riverside levee"}),
-        )
-        .await;
+    let r = rename(&mut lsp, &a, at(open, "job:Riverside,"), "riverside levee").await;
     assert!(refusal(&r).contains("No job is named \"riverside levee\"; did you mean \"Riverside Levee\"?"), "{r}");
     let prepared = lsp
         .request(
@@ -221,12 +208,7 @@ async fn rename_a_job_reference_across_the_workspace() {
         )
         .await;
     assert_eq!(prepared["placeholder"], "Riverside");
-    let edit = lsp
-        .request(
-            "textDocument/rename",
-            json!({"textDocument": {"uri": a}, "position": at(open, "job:Riverside,"), "newName": "Riverside Levee"}),
-        )
-        .await;
+    let edit = rename(&mut lsp, &a, at(open, "job:Riverside,"), "Riverside Levee").await["result"].clone();
     let changes = edit["changes"].as_object().unwrap();
     assert_eq!(
         apply_edits(open, &changes[&a]),
@@ -241,12 +223,7 @@ async fn rename_a_job_reference_across_the_workspace() {
 
     // A path: every reference to that job (by its path; the ambiguous bare name is not it)
     // is pointed at another job, and stays a path.
-    let edit = lsp
-        .request(
-            "textDocument/rename",
-            json!({"textDocument": {"uri": a}, "position": at(open, "job:\"Region A"), "newName": "Region B/Drainage"}),
-        )
-        .await;
+    let edit = rename(&mut lsp, &a, at(open, "job:\"Region A"), "Region B/Drainage").await["result"].clone();
     let changes = edit["changes"].as_object().unwrap();
     assert_eq!(
         apply_edits(open, &changes[&a]),

@@ -13,22 +13,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn settings(sim: &synergy_ls::simulator::Simulator, extra: Value) -> Value {
-    let mut s = json!({"serverUrl": sim.url(), "token": TOKEN, "diagnostics": {"debounceMs": 0}});
-    if let (Some(o), Some(e)) = (s.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            o.insert(k.clone(), v.clone());
-        }
-    }
-    s
-}
-
 fn codes(diagnostics: &[Value]) -> Vec<String> {
     diagnostics.iter().map(|d| d["code"].as_str().unwrap_or("").to_string()).collect()
 }
@@ -39,17 +23,17 @@ fn codes(diagnostics: &[Value]) -> Vec<String> {
 async fn unopened_files_are_checked_and_each_file_has_one_source() {
     let sim = simulator().await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    write(a.path(), "docs/plan.md", "# Plan\n\nSee job:Riversde today.\n");
-    write(a.path(), "ok.md", "job:Riverside is fine.\n");
-    write(a.path(), ".hidden/x.md", "job:HiddenStale\n");
-    write(a.path(), "src/x.go", "// job:GoStale\n");
-    write(a.path(), "ignored/y.md", "job:IgnoredStale\n");
-    write(a.path(), ".gitignore", "ignored/\n");
-    write(b.path(), "notes.txt", "job:Gone99 and job:riverside\n");
+    write_text(a.path(), "docs/plan.md", "# Plan\n\nSee job:Riversde today.\n");
+    write_text(a.path(), "ok.md", "job:Riverside is fine.\n");
+    write_text(a.path(), ".hidden/x.md", "job:HiddenStale\n");
+    write_text(a.path(), "src/x.go", "// job:GoStale\n");
+    write_text(a.path(), "ignored/y.md", "job:IgnoredStale\n");
+    write_text(a.path(), ".gitignore", "ignored/\n");
+    write_text(b.path(), "notes.txt", "job:Gone99 and job:riverside\n");
     let mut lsp = Lsp::in_process();
     lsp.initialize_folders(
         &[a.path(), b.path()],
-        settings(&sim, json!({})),
+        sim_settings(&sim, json!({})),
         json!({"window": {"workDoneProgress": true}}),
     )
     .await;
@@ -105,10 +89,10 @@ async fn watched_files_are_followed_in_batches() {
     let sim = simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "a.md", "job:StaleA\n");
+    write_text(root, "a.md", "job:StaleA\n");
     let mut lsp = Lsp::in_process();
     let caps = json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
-    lsp.initialize_folders(&[root], settings(&sim, json!({})), caps).await;
+    lsp.initialize_folders(&[root], sim_settings(&sim, json!({})), caps).await;
     let a = file_uri(&root.join("a.md"));
     lsp.diagnostics(&a, |d| d.len() == 1).await;
     assert!(lsp.transcript().contains("\"method\":\"client/registerCapability\""));
@@ -117,13 +101,13 @@ async fn watched_files_are_followed_in_batches() {
     // A checkout: 200 new files with the same stale name, a.md fixed, one file deleted.
     let mut events = Vec::new();
     for i in 0..200 {
-        write(root, &format!("new/{i}.md"), "job:PulledStale and job:Riverside\n");
+        write_text(root, &format!("new/{i}.md"), "job:PulledStale and job:Riverside\n");
         events.push(json!({"uri": file_uri(&root.join(format!("new/{i}.md"))), "type": 1}));
     }
-    write(root, "a.md", "job:Riverside\n");
+    write_text(root, "a.md", "job:Riverside\n");
     events.push(json!({"uri": a, "type": 2}));
     // Events for files the walk would not take change nothing.
-    write(root, ".hidden/h.md", "job:HiddenStale\n");
+    write_text(root, ".hidden/h.md", "job:HiddenStale\n");
     events.push(json!({"uri": file_uri(&root.join(".hidden/h.md")), "type": 1}));
     lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": events})).await;
     lsp.diagnostics(&a, |d| d.is_empty()).await;
@@ -149,8 +133,8 @@ async fn watched_files_are_followed_in_batches() {
     )
     .await;
     lsp.diagnostics(&file_uri(&root.join("new/123.md")), |d| d.is_empty()).await;
-    write(root, "moved/in/b.md", "job:MovedInStale\n");
-    write(root, "moved/.hidden.md", "job:HiddenStale\n");
+    write_text(root, "moved/in/b.md", "job:MovedInStale\n");
+    write_text(root, "moved/.hidden.md", "job:HiddenStale\n");
     lsp.notify(
         "workspace/didChangeWatchedFiles",
         json!({"changes": [{"uri": file_uri(&root.join("moved")), "type": 1}]}),
@@ -158,8 +142,8 @@ async fn watched_files_are_followed_in_batches() {
     .await;
     lsp.diagnostics(&file_uri(&root.join("moved/in/b.md")), |d| d.len() == 1).await;
     // A git-ignored file created is not taken.
-    write(root, ".gitignore", "build/\n");
-    write(root, "build/out.md", "job:BuildStale\n");
+    write_text(root, ".gitignore", "build/\n");
+    write_text(root, "build/out.md", "job:BuildStale\n");
     lsp.notify(
         "workspace/didChangeWatchedFiles",
         json!({"changes": [{"uri": file_uri(&root.join("build/out.md")), "type": 1}]}),
@@ -170,7 +154,7 @@ async fn watched_files_are_followed_in_batches() {
     assert_eq!(sim.requests_for("BuildStale") + sim.requests_for("HiddenStale"), 0);
 
     // .synergy.toml changed on disk to exclude a folder: re-indexed, its findings cleared.
-    write(root, ".synergy.toml", "[workspace]\nexclude = [\"moved/\"]\n");
+    write_text(root, ".synergy.toml", "[workspace]\nexclude = [\"moved/\"]\n");
     lsp.notify(
         "workspace/didChangeWatchedFiles",
         json!({"changes": [{"uri": file_uri(&root.join(".synergy.toml")), "type": 2}]}),
@@ -193,10 +177,10 @@ async fn references_highlights_and_symbols_span_the_workspace() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let open_text = format!("job:\"Stage 1\" then job:\"{stage}\" and job:Riverside\n");
-    write(root, "open.md", &open_text);
-    write(root, "other.md", "Intro.\n\nAlso job:\"Stage 1\" here, and job:Nowhere99.\n");
+    write_text(root, "open.md", &open_text);
+    write_text(root, "other.md", "Intro.\n\nAlso job:\"Stage 1\" here, and job:Nowhere99.\n");
     let mut lsp = Lsp::in_process();
-    lsp.initialize_folders(&[root], settings(&sim, json!({})), json!({})).await;
+    lsp.initialize_folders(&[root], sim_settings(&sim, json!({})), json!({})).await;
     let (open, other) = (file_uri(&root.join("open.md")), file_uri(&root.join("other.md")));
     lsp.diagnostics(&other, |d| d.len() == 1).await;
     lsp.open(&open, "markdown", &open_text).await;
@@ -250,9 +234,9 @@ async fn settings_folders_and_honesty() {
     let sim = simulator().await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for i in 0..5 {
-        write(a.path(), &format!("{i}.md"), "job:StaleEverywhere\n");
+        write_text(a.path(), &format!("{i}.md"), "job:StaleEverywhere\n");
     }
-    write(b.path(), "b.md", "job:StaleInB\n");
+    write_text(b.path(), "b.md", "job:StaleInB\n");
 
     // Unreachable: told, nothing flagged.
     let mut lsp = Lsp::in_process();
@@ -264,7 +248,7 @@ async fn settings_folders_and_honesty() {
 
     // Disabled: nothing indexed.
     let mut lsp = Lsp::in_process();
-    lsp.initialize_folders(&[a.path()], settings(&sim, json!({"workspace": {"enabled": false}})), json!({})).await;
+    lsp.initialize_folders(&[a.path()], sim_settings(&sim, json!({"workspace": {"enabled": false}})), json!({})).await;
     lsp.drain_messages(Duration::from_millis(500)).await;
     assert!(!lsp.transcript().contains("publishDiagnostics"));
     assert_eq!(sim.requests_for("StaleEverywhere"), 0);
@@ -272,7 +256,7 @@ async fn settings_folders_and_honesty() {
 
     // A limit: said once, the first files indexed.
     let mut lsp = Lsp::in_process();
-    lsp.initialize_folders(&[a.path()], settings(&sim, json!({"workspace": {"maxFiles": 2}})), json!({})).await;
+    lsp.initialize_folders(&[a.path()], sim_settings(&sim, json!({"workspace": {"maxFiles": 2}})), json!({})).await;
     let warning =
         lsp.notification("window/showMessage", |p| p["message"].as_str().unwrap_or("").contains("maxFiles")).await;
     assert!(warning["message"].as_str().unwrap().contains("only 2 of them"), "{warning}");
@@ -282,7 +266,7 @@ async fn settings_folders_and_honesty() {
 
     // Folders added and removed.
     let mut lsp = Lsp::in_process();
-    lsp.initialize_folders(&[a.path()], settings(&sim, json!({})), json!({})).await;
+    lsp.initialize_folders(&[a.path()], sim_settings(&sim, json!({})), json!({})).await;
     let first = file_uri(&a.path().join("0.md"));
     lsp.diagnostics(&first, |d| d.len() == 1).await;
     let folder = |p: &Path| json!({"uri": file_uri(p), "name": "x"});
@@ -306,15 +290,15 @@ async fn pull_clients_pull_documents_and_the_workspace() {
     let sim = simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "a.md", "job:StaleA\n");
-    write(root, "b.md", "job:StaleB\n");
-    write(root, "ok.md", "job:Riverside\n");
+    write_text(root, "a.md", "job:StaleA\n");
+    write_text(root, "b.md", "job:StaleB\n");
+    write_text(root, "ok.md", "job:Riverside\n");
     let mut lsp = Lsp::in_process();
     let caps = json!({
         "textDocument": {"diagnostic": {"dynamicRegistration": false}, "hover": {"contentFormat": ["markdown"]}},
         "workspace": {"diagnostics": {"refreshSupport": true}},
     });
-    let init = lsp.initialize_folders(&[root], settings(&sim, json!({})), caps).await;
+    let init = lsp.initialize_folders(&[root], sim_settings(&sim, json!({})), caps).await;
     let provider = &init["capabilities"]["diagnosticProvider"];
     assert_eq!(
         (provider["workspaceDiagnostics"].clone(), provider["interFileDependencies"].clone()),
@@ -351,7 +335,7 @@ async fn pull_clients_pull_documents_and_the_workspace() {
     // a.md fixed on disk: the client is asked to pull, and a.md's list is emptied.
     let pushes = |lsp: &Lsp| lsp.transcript().matches("textDocument/publishDiagnostics").count();
     let pushed_before = pushes(&lsp);
-    write(root, "a.md", "job:Riverside\n");
+    write_text(root, "a.md", "job:Riverside\n");
     lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": a, "type": 2}]})).await;
     lsp.next_matching(|m| m["method"] == "workspace/diagnostic/refresh").await;
     let report = lsp.request("workspace/diagnostic", json!({"previousResultIds": previous})).await;
@@ -374,19 +358,19 @@ async fn a_whole_workspace_recheck_never_overwrites_a_newer_result() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     for i in 0..600 {
-        write(root, &format!("many/{i}.md"), "job:Riversde and job:Gone77\n");
+        write_text(root, &format!("many/{i}.md"), "job:Riversde and job:Gone77\n");
     }
-    write(root, "t.md", "job:Riversde\n");
+    write_text(root, "t.md", "job:Riversde\n");
     let mut lsp = Lsp::in_process();
     let caps = json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
-    let settings = settings(&sim, json!({}));
+    let settings = sim_settings(&sim, json!({}));
     lsp.initialize_folders(&[root], settings.clone(), caps).await;
     let t = file_uri(&root.join("t.md"));
     lsp.diagnostics(&t, |d| d.len() == 1).await;
     lsp.notification("synergy/status", |p| p["indexed"]["files"] == 601).await;
     for i in 0..40 {
         let (text, expected) = if i % 2 == 0 { ("no reference\n", 0) } else { ("job:Riversde\n", 1) };
-        write(root, "t.md", text);
+        write_text(root, "t.md", text);
         lsp.discard_notifications("textDocument/publishDiagnostics").await;
         // A whole-workspace re-check, then the change, while it runs.
         lsp.notify("workspace/didChangeConfiguration", json!({"settings": {"synergy": settings}})).await;

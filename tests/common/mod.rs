@@ -430,6 +430,25 @@ fn client_capabilities(extra: Value) -> Value {
     caps
 }
 
+/// Writes `text` at `rel` under `root`, creating its folders.
+pub fn write_text(root: &std::path::Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Settings for the in-process harness (`initializationOptions`): the simulator, the token, no
+/// debounce, and `extra`'s top-level keys.
+pub fn sim_settings(sim: &Simulator, extra: Value) -> Value {
+    let mut s = json!({"serverUrl": sim.url(), "token": TOKEN, "diagnostics": {"debounceMs": 0}});
+    if let (Some(o), Some(e)) = (s.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    s
+}
+
 /// A `file:` URI for a path, as editors send it.
 pub fn file_uri(path: &std::path::Path) -> String {
     url::Url::from_file_path(path).expect("absolute path").to_string()

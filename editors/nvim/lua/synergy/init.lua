@@ -41,40 +41,37 @@ function M.clients()
   return clients
 end
 
---- Drops synergy-ls's cache and re-checks the open documents.
-function M.refresh()
+--- Runs a synergy-ls command (`workspace/executeCommand`) on every running client; `on_result`
+--- gets each answer. Failures are told as "synergy-ls: WHAT failed: …".
+local function execute(command, what, on_result)
   local clients = M.clients()
   if #clients == 0 then
     vim.notify('synergy-ls is not running (is this a markdown/text buffer?)', vim.log.levels.WARN)
     return
   end
   for _, client in ipairs(clients) do
-    client:request('workspace/executeCommand', { command = 'synergy.refresh', arguments = {} }, function(err)
+    client:request('workspace/executeCommand', { command = command, arguments = {} }, function(err, result)
       if err then
-        vim.notify('synergy-ls: refresh failed: ' .. err.message, vim.log.levels.ERROR)
+        vim.notify(('synergy-ls: %s failed: %s'):format(what, err.message), vim.log.levels.ERROR)
+      elseif on_result then
+        on_result(result)
       end
     end)
   end
+end
+
+--- Drops synergy-ls's cache and re-checks the open documents.
+function M.refresh()
+  execute('synergy.refresh', 'refresh')
 end
 
 --- Applies every safe fix in the workspace (files not open included): a case mismatch with one
 --- match, a job seen renamed. The server sends the edit (`workspace/applyEdit`, applied to
 --- buffers: `:wall` saves them) and says what it fixed; the result is kept in `M.last_fix`.
 function M.fix_all()
-  local clients = M.clients()
-  if #clients == 0 then
-    vim.notify('synergy-ls is not running (is this a markdown/text buffer?)', vim.log.levels.WARN)
-    return
-  end
-  for _, client in ipairs(clients) do
-    client:request('workspace/executeCommand', { command = 'synergy.fixWorkspace', arguments = {} }, function(err, result)
-      if err then
-        vim.notify('synergy-ls: fixing failed: ' .. err.message, vim.log.levels.ERROR)
-        return
-      end
-      M.last_fix = result
-    end)
-  end
+  execute('synergy.fixWorkspace', 'fixing', function(result)
+    M.last_fix = result
+  end)
 end
 
 --- One line per client: the state, the server and what to do.
