@@ -118,8 +118,9 @@ pub struct FileFixes {
     pub shown: Arc<str>,
     kind: DocKind,
     stamp: Stamp,
-    /// Each reference to fix (as scanned) and what its edit range becomes.
-    edits: Vec<(JobRef, String)>,
+    /// Each reference to fix (as scanned), what its edit range becomes, and the reference as
+    /// it was written when the walk read it.
+    edits: Vec<(JobRef, String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +130,9 @@ pub struct Report {
     pub fixable: Vec<FileFixes>,
     /// Findings that have fixes but none safe: a person must choose.
     pub need_choice: usize,
+    /// Findings whose safe fix could not be confirmed (the server could not be asked about the
+    /// new name): with `--fix` or `--diff` they count as unverified, and nothing is written.
+    pub unconfirmed: usize,
     /// What [`apply_fixes`] did: references fixed (or, with `--diff`, that would be) and in
     /// how many files.
     pub fixed: (usize, usize),
@@ -146,9 +150,16 @@ impl Report {
     /// not be verified, so "try later" never hides a stale reference; then "could not
     /// verify"; then clean (information and hint findings do not fail).
     pub fn exit(&self) -> Exit {
+        self.exit_for(FixMode::Report)
+    }
+
+    /// [`Report::exit`] for a run in `mode`: when fixing, a fix that could not be confirmed is
+    /// a reference that could not be verified.
+    pub fn exit_for(&self, mode: FixMode) -> Exit {
+        let unconfirmed = if mode == FixMode::Report { 0 } else { self.unconfirmed };
         if self.problems() > 0 {
             Exit::Stale
-        } else if self.unverified > 0 {
+        } else if self.unverified + unconfirmed > 0 {
             Exit::Unverified
         } else {
             Exit::Clean
@@ -213,7 +224,7 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
     let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
     // The safe fixes' new names are asked too: a fix is applied only when its name is
     // confirmed to be that one job now.
-    let safe = fix::confirm(resolver, &judged, fanout).await;
+    let fix::Confirmed { safe, unconfirmed } = fix::confirm(resolver, &judged, fanout).await;
     progress.finish();
 
     let mut report = Report { skipped: walked.skipped, errors: walked.errors, ..Report::default() };
@@ -233,14 +244,17 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
         for f in analysis.findings {
             let at = &file.located[f.reference];
             let r = &file.refs[f.reference];
-            let safe_fix = safe.get(&r.name).map(|x| FindingFix {
+            let safe_fix = safe.get(&r.name).filter(|_| r.form != crate::model::RefForm::Custom).map(|x| FindingFix {
                 line: at.line,
                 column: at.edit.0,
                 end_column: at.edit.1,
                 text: x.new_text(r.form),
             });
             if let Some(x) = &safe_fix {
-                edits.push((r.clone(), x.text.clone()));
+                edits.push((r.clone(), x.text.clone(), at.written.clone()));
+            } else if let Some(why) = unconfirmed.get(&r.name) {
+                report.unconfirmed += 1;
+                report.unavailable.get_or_insert_with(|| why.clone());
             } else if !f.verdict.fixes.is_empty() {
                 report.need_choice += 1;
             }
@@ -287,8 +301,8 @@ pub fn apply_fixes(
     if mode == FixMode::Report || report.fixable.is_empty() {
         return Ok(());
     }
-    if report.unverified > 0 {
-        let n = report.unverified;
+    if report.unverified + report.unconfirmed > 0 {
+        let n = report.unverified + report.unconfirmed;
         writeln!(notes, "note: nothing was fixed: {n} reference{} could not be verified", plural(n))?;
         return Ok(());
     }
@@ -298,11 +312,7 @@ pub fn apply_fixes(
     let outcomes = for_each_parallel(&report.fixable, |file| {
         let (old, new) = rewrite(file, scanner)?;
         match mode {
-            FixMode::Diff => {
-                let shown = file.shown.to_string();
-                let patch = similar::TextDiff::from_lines(&old, &new);
-                Ok(Some(patch.unified_diff().context_radius(3).header(&shown, &shown).to_string()))
-            }
+            FixMode::Diff => Ok(Some(report::unified_diff(&file.shown, &old, &new))),
             _ => write_beside(&file.path, new.as_bytes(), file.stamp).map(|()| None),
         }
     });
@@ -372,10 +382,13 @@ fn rewrite(file: &FileFixes, scanner: &Scanner) -> Result<(String, String), Stri
         .into_iter()
         .map(|r| (r.edit_range.start, r.edit_range.end, &text[r.range]))
         .collect();
+    // Each reference must be where it was, as it was written when the walk read the file (a
+    // copy that keeps the size and time, `cp -p` or `rsync -a`, passes the stamp).
     let mut edits = Vec::with_capacity(file.edits.len());
-    for (r, new_text) in &file.edits {
-        let written = text.get(r.range.clone()).unwrap_or_default();
-        if !found.contains(&(r.edit_range.start, r.edit_range.end, written)) {
+    for (r, new_text, written) in &file.edits {
+        if text.get(r.range.clone()) != Some(written.as_str())
+            || !found.contains(&(r.edit_range.start, r.edit_range.end, written.as_str()))
+        {
             return Err("its references changed since it was read".into());
         }
         edits.push(Edit { range: r.edit_range.start + bom..r.edit_range.end + bom, new_text: new_text.clone() });
@@ -398,21 +411,28 @@ fn write_beside(path: &Path, bytes: &[u8], read: Stamp) -> Result<(), String> {
         None => return Err("it has no folder".into()),
     };
     let meta = if link.is_symlink() { std::fs::metadata(&real).map_err(|e| e.to_string())? } else { link };
-    if meta.permissions().readonly() {
-        return Err("it is read-only".into());
+    // Whether this user may write the file (mode, owner, ACLs): opening it for writing asks the
+    // system, and changes nothing. Renaming over it would need only the folder's permission.
+    if meta.permissions().readonly() || std::fs::OpenOptions::new().write(true).open(&real).is_err() {
+        return Err("it is read-only for you".into());
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".synergy-fix-")
         .tempfile_in(dir)
         .map_err(|e| format!("cannot write beside it: {e}"))?;
     tmp.write_all(bytes).map_err(|e| e.to_string())?;
-    tmp.as_file().set_permissions(meta.permissions()).map_err(|e| e.to_string())?;
     #[cfg(unix)]
     {
+        // The owner first (changing it clears set-user-ID and set-group-ID), then the mode.
         use std::os::unix::fs::MetadataExt;
-        // Only root may give a file away; for anyone else the owner is already theirs.
-        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        let made = tmp.as_file().metadata().map_err(|e| e.to_string())?;
+        if (made.uid(), made.gid()) != (meta.uid(), meta.gid())
+            && std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid())).is_err()
+        {
+            return Err("its owner could not be kept".into());
+        }
     }
+    tmp.as_file().set_permissions(meta.permissions()).map_err(|e| e.to_string())?;
     if std::fs::metadata(&real).map(|m| Stamp::of(&m)).ok() != Some(read) {
         return Err("it changed on disk while it was being fixed".into());
     }
@@ -547,6 +567,9 @@ fn walk(opts: &Options, scanner: &Scanner, names: &NameSink) -> Result<Walked, S
     let mut walked = out.into_inner().unwrap_or_else(|e| e.into_inner());
     walked.errors = errors;
     workspace::sort_paths(&mut walked.files, |f| &f.path);
+    // A file reached twice (`check docs docs/a.md`, or a path given twice) is one file.
+    let key = |p: &Path| p.components().filter(|c| *c != std::path::Component::CurDir).collect::<PathBuf>();
+    walked.files.dedup_by(|a, b| key(&a.path) == key(&b.path));
     walked.skipped.sort();
     Ok(walked)
 }
@@ -584,6 +607,31 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file swapped for another with the same size and time (`cp -p`, `rsync -a`) since the
+    /// walk read it: its stamp matches, but the reference is not the one checked, so it is
+    /// left alone.
+    #[test]
+    fn a_reference_that_changed_under_the_same_stamp_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.md");
+        std::fs::write(&path, "job:riverbank\n").unwrap();
+        let stamp = Stamp::of(&std::fs::metadata(&path).unwrap());
+        let scanner = Scanner::default();
+        let was = scanner.scan("job:riverside\n", DocKind::Markdown).remove(0);
+        let file = FileFixes {
+            path: path.clone(),
+            shown: "a.md".into(),
+            kind: DocKind::Markdown,
+            stamp,
+            edits: vec![(was, "Riverside".into(), "job:riverside".into())],
+        };
+        assert_eq!(rewrite(&file, &scanner).unwrap_err(), "its references changed since it was read");
+        // As it was read, it is fixed.
+        std::fs::write(&path, "job:riverside\n").unwrap();
+        let file = FileFixes { stamp: Stamp::of(&std::fs::metadata(&path).unwrap()), ..file };
+        assert_eq!(rewrite(&file, &scanner).unwrap().1, "job:Riverside\n");
+    }
 
     fn finding(level: Severity) -> Finding {
         Finding {

@@ -309,7 +309,7 @@ async fn run_check(
     let _ = check::render_summary(&report, mode, &mut stderr);
     match mode {
         FixMode::Diff if report.fixed.0 > 0 => Exit::Stale,
-        _ => report.exit(),
+        _ => report.exit_for(mode),
     }
 }
 

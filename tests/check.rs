@@ -354,9 +354,22 @@ async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
     std::fs::set_permissions(&mixed, std::fs::Permissions::from_mode(0o640)).unwrap();
     let read = |rel: &str| std::fs::read(dir.path().join(rel)).unwrap();
     let (crlf_before, mixed_before) = (read("docs/crlf.md"), read("docs/mixed.txt"));
+    let mixed_before = mixed_before.clone();
+
+    // A lone CR (old Mac line ends) and a name with a space: the diff still applies.
+    write(dir.path(), "docs/Meeting notes.md", b"a job:riverside\rb job:RiverSide\n");
+    let copy = tempfile::tempdir().unwrap();
+    for rel in ["docs/crlf.md", "docs/mixed.txt", "docs/fine.md", "docs/Meeting notes.md"] {
+        write(copy.path(), rel, &std::fs::read(dir.path().join(rel)).unwrap());
+    }
+    // The same file twice is one file.
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--diff", "docs/mixed.txt", "docs/mixed.txt"]).await;
+    assert_eq!(text(&out.stdout).matches("@@").count(), 2, "one hunk: {}", text(&out.stdout));
 
     // --diff: the patch on stdout, nothing written, exit 1.
     let out = check(dir.path(), &sim.url(), TOKEN, &["--diff"]).await;
+    let patch_file = copy.path().join("fix.patch");
+    std::fs::write(&patch_file, &out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let diff = text(&out.stdout);
     assert!(diff.contains("--- docs/crlf.md\n+++ docs/crlf.md\n"), "{diff}");
@@ -367,7 +380,12 @@ async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
         "only the safe fixes: {diff}"
     );
     assert_eq!((read("docs/crlf.md"), read("docs/mixed.txt")), (crlf_before.clone(), mixed_before));
-    assert!(text(&out.stderr).contains("synergy-ls: 3 references in 2 files would be fixed; 2 need a choice\n"));
+    assert!(
+        text(&out.stderr).contains("synergy-ls: 5 references in 3 files would be fixed; 2 need a choice\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(diff.contains("--- \"docs/Meeting notes.md\"\n"), "{diff}");
 
     // --fix: written, what remains reported, exit 1 for the unknown name left.
     let out = check(dir.path(), &sim.url(), TOKEN, &["--fix"]).await;
@@ -375,8 +393,20 @@ async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("fixed docs/crlf.md: 2 references\n"), "{stderr}");
     assert!(stderr.contains("fixed docs/mixed.txt: 1 reference\n"), "{stderr}");
-    assert!(stderr.contains("synergy-ls: fixed 3 references in 2 files; 2 need a choice\n"), "{stderr}");
-    assert!(stderr.ends_with("synergy-ls: 1 problem, 1 note in 6 references across 3 files\n"), "{stderr}");
+    assert!(stderr.contains("synergy-ls: fixed 5 references in 3 files; 2 need a choice\n"), "{stderr}");
+    assert!(stderr.ends_with("synergy-ls: 1 problem, 1 note in 8 references across 4 files\n"), "{stderr}");
+    assert_eq!(read("docs/Meeting notes.md"), b"a job:Riverside\rb job:Riverside\n");
+    // GNU patch applies the diff to a copy and gets the same bytes as --fix.
+    let patched = std::process::Command::new("patch")
+        .args(["-p0", "--batch", "--quiet", "-i"])
+        .arg(&patch_file)
+        .current_dir(copy.path())
+        .output()
+        .expect("patch runs");
+    assert!(patched.status.success(), "{}{}", text(&patched.stdout), text(&patched.stderr));
+    for rel in ["docs/crlf.md", "docs/mixed.txt", "docs/fine.md", "docs/Meeting notes.md"] {
+        assert_eq!(std::fs::read(copy.path().join(rel)).unwrap(), read(rel), "{rel}: patch -p0 and --fix differ");
+    }
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Riversde") && stdout.contains("job:Drainage"), "{stdout}");
     assert!(!stdout.contains("case-mismatch"), "the fixed findings are gone: {stdout}");
@@ -388,7 +418,7 @@ async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
     assert_eq!(std::fs::metadata(&mixed).unwrap().permissions().mode() & 0o777, 0o640, "permissions kept");
     let leftovers: Vec<_> =
         std::fs::read_dir(dir.path().join("docs")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 3, "no temporary file left beside: {leftovers:?}");
+    assert_eq!(leftovers.len(), 4, "no temporary file left beside: {leftovers:?}");
 
     // Again: nothing left to fix, nothing written.
     let out = check(dir.path(), &sim.url(), TOKEN, &["--fix"]).await;
@@ -416,6 +446,33 @@ async fn fix_leaves_alone_what_it_must_not_write() {
     assert!(stderr.contains("fixed link.md: 1 reference"), "{stderr}");
     assert!(std::fs::symlink_metadata(dir.path().join("link.md")).unwrap().file_type().is_symlink());
     assert_eq!(std::fs::read_to_string(dir.path().join("real/target.md")).unwrap(), "job:Riverside\n");
+
+    // A reference written with a custom pattern is not fixed without asking (the pattern may
+    // not match the new name); its finding stays.
+    write(dir.path(), ".synergy.toml", b"referencePatterns = [\"#(?<name>[a-z]+)\"]\n");
+    write(dir.path(), "tags.md", b"tag #riverside here\n");
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--fix", "tags.md"]).await;
+    assert_eq!(std::fs::read_to_string(dir.path().join("tags.md")).unwrap(), "tag #riverside here\n");
+    assert!(text(&out.stdout).contains("case-mismatch"), "{}", text(&out.stdout));
+    std::fs::remove_file(dir.path().join(".synergy.toml")).unwrap();
+
+    // Owner and set-user-ID bit kept (changing the owner would clear the bit: it comes first).
+    use std::os::unix::fs::MetadataExt;
+    write(dir.path(), "tool.sh", b"# job:riverside\n");
+    let tool = dir.path().join("tool.sh");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
+    if root {
+        std::os::unix::fs::chown(&tool, Some(65534), Some(65534)).unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    }
+    let out = check(dir.path(), &sim.url(), TOKEN, &["--fix", "tool.sh"]).await;
+    assert!(text(&out.stderr).contains("fixed tool.sh: 1 reference"), "{}", text(&out.stderr));
+    let meta = std::fs::metadata(&tool).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o4755, "mode kept");
+    if root {
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534), "owner kept");
+    }
 }
 
 /// SARIF 2.1.0 for code scanning: the rules, results with 1-based character columns (after an

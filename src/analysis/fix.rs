@@ -20,28 +20,49 @@ use crate::resolve::Resolver;
 /// The confirmed safe fix of each name as written that has one.
 pub type SafeFixes = HashMap<String, Fix>;
 
+/// What [`confirm`] found: the safe fixes, and the names whose fix could not be confirmed
+/// because the server could not be asked (with why): those are unverified, not choices.
+#[derive(Debug, Default)]
+pub struct Confirmed {
+    pub safe: SafeFixes,
+    pub unconfirmed: HashMap<String, crate::model::Unavailable>,
+}
+
 /// Confirms the preferred fix of every judged name: its value is resolved (the cache first,
 /// then the server, at most `fanout` lookups at once) and kept only when it is
 /// [`Resolution::Found`] with the very job the fix names. A value the server could not be asked
-/// about is not confirmed.
-pub async fn confirm(resolver: &Arc<Resolver>, judged: &HashMap<&str, Verdict>, fanout: usize) -> SafeFixes {
+/// about is not confirmed, and its name is listed in [`Confirmed::unconfirmed`].
+pub async fn confirm(resolver: &Arc<Resolver>, judged: &HashMap<&str, Verdict>, fanout: usize) -> Confirmed {
     let candidates: HashMap<&str, &Fix> = judged.iter().filter_map(|(name, v)| Some((*name, v.safe_fix()?))).collect();
     let mut values: Vec<String> = candidates.values().map(|f| f.value.clone()).collect();
     values.sort();
     values.dedup();
     let answers: HashMap<String, Resolution> =
         super::resolve_all(resolver, values, fanout).await.into_iter().map(|(v, r)| (v, r.resolution)).collect();
-    candidates
-        .into_iter()
-        .filter(|(_, fix)| answers.get(&fix.value).is_some_and(|r| fix.confirmed_by(r)))
-        .map(|(name, fix)| (name.to_string(), fix.clone()))
-        .collect()
+    let mut out = Confirmed::default();
+    for (name, fix) in candidates {
+        match answers.get(&fix.value) {
+            Some(r) if fix.confirmed_by(r) => {
+                out.safe.insert(name.to_string(), fix.clone());
+            }
+            Some(Resolution::Unavailable(why)) => {
+                out.unconfirmed.insert(name.to_string(), why.clone());
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The safe edits of one text: `(index into refs, replacement for its edit range)`, in the
-/// order of `refs`.
+/// order of `refs`. A reference written with a custom `referencePatterns` pattern is never
+/// fixed without asking: the pattern may not match the new name (a quick fix still offers it).
 pub fn safe_edits<R: Reference>(refs: &[R], safe: &SafeFixes) -> Vec<(usize, String)> {
-    refs.iter().enumerate().filter_map(|(i, r)| Some((i, safe.get(r.name())?.new_text(r.form())))).collect()
+    refs.iter()
+        .enumerate()
+        .filter(|(_, r)| r.form() != RefForm::Custom)
+        .filter_map(|(i, r)| Some((i, safe.get(r.name())?.new_text(r.form()))))
+        .collect()
 }
 
 /// One replacement in a text: the bytes `range` become `new_text`.

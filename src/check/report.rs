@@ -1,6 +1,7 @@
 //! The report formats of `check`: rustc-style for people ([`render_human`], with the summary
 //! on stderr, [`render_summary`]), JSON ([`render_json`]), SARIF 2.1.0 ([`render_sarif`]) and
-//! GitHub Actions workflow commands ([`render_github`]).
+//! GitHub Actions workflow commands ([`render_github`]); and the unified diff of `--diff`
+//! ([`unified_diff`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -314,9 +315,120 @@ pub fn render_github(report: &Report, out: &mut dyn Write) -> std::io::Result<()
     Ok(())
 }
 
+/// The unified diff (POSIX `diff -u`, as GNU patch and `git apply` read it) of a file whose
+/// fixes replaced text within lines: lines end at `\n` only (a lone `\r` is a byte of its
+/// line, as patch sees it), three lines of context, hunks that touch merged, and
+/// `\ No newline at end of file` after a last line without one. A file name with a space,
+/// tab, quote, backslash or control character is written quoted, C-style, as git does (GNU
+/// patch reads that too).
+pub fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    const CONTEXT: usize = 3;
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    // Fixes never add or remove a line break; were they ever to, the whole file is one change.
+    let changed: Vec<usize> = if a.len() == b.len() {
+        (0..a.len()).filter(|&i| a[i] != b[i]).collect()
+    } else {
+        (0..a.len().max(b.len())).collect()
+    };
+    if changed.is_empty() {
+        return String::new();
+    }
+    let quoted = if name.chars().any(|c| c == ' ' || c == '"' || c == '\\' || c.is_control()) {
+        let mut q = String::from("\"");
+        for c in name.chars() {
+            match c {
+                '"' => q.push_str("\\\""),
+                '\\' => q.push_str("\\\\"),
+                '\n' => q.push_str("\\n"),
+                '\t' => q.push_str("\\t"),
+                '\r' => q.push_str("\\r"),
+                c if c.is_control() => q.push_str(&format!("\\{:03o}", c as u32)),
+                c => q.push(c),
+            }
+        }
+        q.push('"');
+        q
+    } else {
+        name.to_string()
+    };
+    let mut out = format!("--- {quoted}\n+++ {quoted}\n");
+    let line = |out: &mut String, mark: char, text: &str| {
+        out.push(mark);
+        out.push_str(text);
+        if !text.ends_with('\n') {
+            out.push_str("\n\\ No newline at end of file\n");
+        }
+    };
+    let mut i = 0;
+    while i < changed.len() {
+        // One hunk: changes whose contexts touch.
+        let mut j = i;
+        while j + 1 < changed.len() && changed[j + 1] <= changed[j] + 2 * CONTEXT + 1 {
+            j += 1;
+        }
+        let start = changed[i].saturating_sub(CONTEXT);
+        let (end_a, end_b) = ((changed[j] + CONTEXT + 1).min(a.len()), (changed[j] + CONTEXT + 1).min(b.len()));
+        let range = |start: usize, end: usize| match end.saturating_sub(start) {
+            0 => format!("{start},0"),
+            1 => format!("{}", start + 1),
+            n => format!("{},{n}", start + 1),
+        };
+        out.push_str(&format!("@@ -{} +{} @@\n", range(start, end_a), range(start, end_b)));
+        for k in start..end_a.max(end_b) {
+            match (a.get(k), b.get(k)) {
+                (Some(x), Some(y)) if x == y => line(&mut out, ' ', x),
+                (x, y) => {
+                    if let Some(x) = x.filter(|_| k < end_a) {
+                        line(&mut out, '-', x);
+                    }
+                    if let Some(y) = y.filter(|_| k < end_b) {
+                        line(&mut out, '+', y);
+                    }
+                }
+            }
+        }
+        i = j + 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unified_diffs() {
+        let old = "1\n2\n3\n4 job:x\n5\n6\n7\n8\n9\n10\n11\n12 job:x\n13";
+        let new = old.replace("job:x", "job:X");
+        let got = unified_diff("docs/a.md", old, &new);
+        expect_test::expect![[r#"
+            --- docs/a.md
+            +++ docs/a.md
+            @@ -1,7 +1,7 @@
+             1
+             2
+             3
+            -4 job:x
+            +4 job:X
+             5
+             6
+             7
+            @@ -9,5 +9,5 @@
+             9
+             10
+             11
+            -12 job:x
+            +12 job:X
+             13
+            \ No newline at end of file
+        "#]]
+        .assert_eq(&got);
+        // A lone CR is a byte of its line; a name with a space is quoted.
+        let got = unified_diff("Meeting notes.md", "a job:x\rb\n", "a job:X\rb\n");
+        assert_eq!(got, "--- \"Meeting notes.md\"\n+++ \"Meeting notes.md\"\n@@ -1 +1 @@\n-a job:x\rb\n+a job:X\rb\n");
+        assert_eq!(unified_diff("x", "same\n", "same\n"), "");
+    }
 
     #[test]
     fn artifact_uris_are_relative_and_encoded() {

@@ -173,19 +173,28 @@ impl State {
         let config = self.config();
         let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
         let fanout = config.max_concurrent_requests.max(1) * 4;
-        let mut safe = fix::confirm(&self.resolver, &judged, fanout).await;
+        let fix::Confirmed { mut safe, unconfirmed } = fix::confirm(&self.resolver, &judged, fanout).await;
         if let Scope::Job(id) = &scope {
             safe.retain(|_, f| f.target.as_ref() == Some(id));
         }
         let changes = self
-            .edits_where(only, |name| safe.contains_key(name), |name, form| Some(safe.get(name)?.new_text(form)))
+            // Never a reference written with a custom pattern: it may not match the new name.
+            .edits_where(
+                only,
+                |name| safe.contains_key(name),
+                |name, form| Some(safe.get(name)?.new_text(form)).filter(|_| form != RefForm::Custom),
+            )
             .await;
         let mut plan = Plan { fixed: changes.values().map(Vec::len).sum(), changes, ..Plan::default() };
         if matches!(scope, Scope::Job(_)) {
             return plan;
         }
         for (name, count) in &counts {
-            if judged.get(name.as_str()).is_some_and(|v| !v.fixes.is_empty()) && !safe.contains_key(name) {
+            if let Some(why) = unconfirmed.get(name) {
+                // Its fix could not be confirmed: not a choice, a reference not checked.
+                plan.unverified += count;
+                plan.unavailable.get_or_insert_with(|| why.clone());
+            } else if judged.get(name.as_str()).is_some_and(|v| !v.fixes.is_empty()) && !safe.contains_key(name) {
                 plan.need_choice += count;
             }
             if let Some(Resolution::Unavailable(why)) = verdicts.get(name).map(|r| &r.resolution) {
@@ -233,8 +242,15 @@ impl State {
                 Ok(Ok(r)) => {
                     let why = r.failure_reason.unwrap_or_else(|| "no reason given".into());
                     let text = format!("synergy-ls: the editor did not apply the fixes ({why}).");
-                    self.client.show_message(MessageType::WARNING, text).await;
-                    return Ok(Some(json!({"fixed": 0, "files": 0, "applied": false})));
+                    self.client.show_message(MessageType::WARNING, text.clone()).await;
+                    return Ok(Some(json!({
+                        "fixed": 0,
+                        "files": 0,
+                        "needChoice": plan.need_choice,
+                        "unverified": plan.unverified,
+                        "applied": false,
+                        "message": text,
+                    })));
                 }
                 Ok(Err(e)) => return Err(refused(format!("The editor refused the fixes: {}", e.message))),
                 Err(_) => return Err(refused("The editor did not answer within 60 s; the fixes may not be applied.")),
@@ -400,7 +416,9 @@ pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<W
     let changes = state
         .edits_where(None, same, |name, form| {
             let value = new_value(name);
-            (value != name).then(|| fix::new_text(&value, form))
+            // A reference written with a custom pattern is left as it is: the pattern may not
+            // match the new name.
+            (value != name && form != RefForm::Custom).then(|| fix::new_text(&value, form))
         })
         .await;
     if let Identity::Name(_) = wanted {

@@ -98,10 +98,13 @@ impl Scanner {
                 if trimmed.is_empty() || refs.iter().any(|r| overlaps(&r.range, &whole.range())) {
                     continue;
                 }
+                // A fix replaces the name, not the spaces the group caught around it.
+                let lead = name.as_str().len() - name.as_str().trim_start().len();
+                let start = name.start() + lead;
                 refs.push(JobRef {
                     name: trimmed.to_string(),
                     range: whole.range(),
-                    edit_range: name.range(),
+                    edit_range: start..start + trimmed.len(),
                     form: RefForm::Custom,
                 });
             }
