@@ -232,3 +232,33 @@ async fn rename_a_job_reference_across_the_workspace() {
     assert_eq!(apply_edits(unopened, &changes[&b]), "Path: job:\"Region B/Drainage\"\r\nCase: job:riverside\r\n");
     assert_eq!(lsp.shutdown_in_process().await, 0);
 }
+
+/// A document whose URI holds `[` and `]` raw (`blog/[slug].md`, as clients built on the `url`
+/// crate send it) is taken, under the encoded URI: checked, and fixed from the editor's text,
+/// not from the file on disk.
+#[tokio::test]
+async fn a_uri_with_brackets_is_taken_and_fixed_from_the_editor_text() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_text(root, "blog/[slug].md", "disk line\njob:riverside\n");
+    let mut lsp = Lsp::in_process();
+    lsp.initialize_folders(&[root], sim_settings(&sim, json!({})), json!({})).await;
+    lsp.notification("synergy/status", |p| p["indexed"]["files"] == 1).await;
+    let raw = format!("{}/blog/[slug].md", file_uri(root));
+    let encoded = format!("{}/blog/%5Bslug%5D.md", file_uri(root));
+    let editor = "EDITOR added a line\n\n\njob:riverside and job:\"highway upgrade 2024\"\n";
+    lsp.open(&raw, "markdown", editor).await;
+    lsp.diagnostics(&encoded, |d| d.len() == 2).await;
+    let result =
+        lsp.request("workspace/executeCommand", json!({"command": "synergy.fixWorkspace", "arguments": []})).await;
+    assert_eq!(result["fixed"], 2, "{result}");
+    let edit = lsp.applied_edits.pop().unwrap();
+    let changes = edit["changes"].as_object().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(
+        apply_edits(editor, &changes[&encoded]),
+        "EDITOR added a line\n\n\njob:Riverside and job:\"Highway Upgrade 2024\"\n"
+    );
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}

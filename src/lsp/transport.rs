@@ -113,6 +113,71 @@ fn learn_tokens(body: &[u8]) {
     }
 }
 
+/// Characters some clients leave raw in a `file:` URI's path (those built on the `url` crate
+/// keep `[` and `]`, as in `blog/[slug].md`) that RFC 3986 does not allow there, so
+/// tower-lsp-server's `Uri` refuses the whole message and the document would be dropped.
+const NOT_IN_A_PATH: &[u8] = b"[]^|{}`<> ";
+
+/// The message with every `"uri"` and `"rootUri"` value's disallowed characters
+/// ([`NOT_IN_A_PATH`]) percent-encoded, so the document is taken under the same file's valid
+/// URI (clients compare URIs as paths, and decode these). Only those keys: inside a JSON string
+/// a quote is escaped, so document text cannot look like one. Unchanged (and not copied) when
+/// no such value has such a character.
+fn valid_uris(body: Vec<u8>) -> Vec<u8> {
+    // The values to encode, as byte ranges, found for each key, then rewritten in order.
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+    for key in [&b"\"uri\""[..], b"\"rootUri\""] {
+        let mut from = 0;
+        while let Some(at) = memchr::memmem::find(&body[from..], key).map(|i| from + i) {
+            from = at + key.len();
+            if at > 0 && body[at - 1] == b'\\' {
+                continue;
+            }
+            // `"uri"`, spaces, `:`, spaces, `"`, the value up to its closing quote.
+            let mut i = from;
+            let skip = |i: &mut usize| {
+                while body.get(*i).is_some_and(u8::is_ascii_whitespace) {
+                    *i += 1;
+                }
+            };
+            skip(&mut i);
+            if body.get(i) != Some(&b':') {
+                continue;
+            }
+            i += 1;
+            skip(&mut i);
+            if body.get(i) != Some(&b'"') {
+                continue;
+            }
+            let start = i + 1;
+            let Some(len) = body[start..].iter().position(|&b| b == b'"' || b == b'\\') else { break };
+            // A value with an escape in it is left as it is.
+            if body[start + len] == b'"' && body[start..start + len].iter().any(|b| NOT_IN_A_PATH.contains(b)) {
+                spans.push(start..start + len);
+            }
+        }
+    }
+    if spans.is_empty() {
+        return body;
+    }
+    spans.sort_by_key(|r| r.start);
+    let mut out = Vec::with_capacity(body.len() + 16 * spans.len());
+    let mut copied = 0;
+    for span in spans {
+        out.extend_from_slice(&body[copied..span.start]);
+        for &b in &body[span.clone()] {
+            if NOT_IN_A_PATH.contains(&b) {
+                out.extend_from_slice(format!("%{b:02X}").as_bytes());
+            } else {
+                out.push(b);
+            }
+        }
+        copied = span.end;
+    }
+    out.extend_from_slice(&body[copied..]);
+    out
+}
+
 /// Why a frame was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FrameError {
@@ -292,6 +357,7 @@ where
                 }
                 Ok(Some(Ok(body))) => match is_json_rpc(&body) {
                     Ok(()) => {
+                        let body = valid_uris(body);
                         learn_tokens(&body);
                         let method = lifecycle_method(&body);
                         if method.as_deref() == Some("shutdown") {
@@ -484,6 +550,26 @@ mod tests {
         }
         drop(client_out);
         let _ = session.await;
+    }
+
+    #[test]
+    fn uris_with_characters_a_path_may_not_hold() {
+        let fixed = |s: &str| String::from_utf8(valid_uris(s.as_bytes().to_vec())).unwrap();
+        let open = r#"{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri" : "file:///w/blog/[slug] x.md","text":"see \"uri\":\"[a]\" job:x"}}}"#;
+        assert_eq!(
+            fixed(open),
+            r#"{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri" : "file:///w/blog/%5Bslug%5D%20x.md","text":"see \"uri\":\"[a]\" job:x"}}}"#,
+            "the URI is encoded; the document's text is not touched"
+        );
+        let init = r#"{"rootUri":"file:///w/a|b","workspaceFolders":[{"uri":"file:///w/a|b","name":"[x]"}]}"#;
+        assert_eq!(
+            fixed(init),
+            r#"{"rootUri":"file:///w/a%7Cb","workspaceFolders":[{"uri":"file:///w/a%7Cb","name":"[x]"}]}"#
+        );
+        let fine = r#"{"uri":"file:///w/%5Bslug%5D.md"}"#;
+        assert_eq!(fixed(fine), fine);
+        // A value with an escape is left as it is (and so is everything after a broken one).
+        assert_eq!(fixed(r#"{"uri":"file:///a\"[b].md"}"#), r#"{"uri":"file:///a\"[b].md"}"#);
     }
 
     #[test]
