@@ -16,6 +16,13 @@ const OPEN: &str = "job:riverside and job:RIVERSIDE and job:Drainage\n";
 const UNOPENED: &str = "\u{feff}# B\r\n😀 job:riverside\r\njob:\"highway upgrade 2024\" and job:Riversde\r\n";
 const NO_NEWLINE: &str = "see job:riverside";
 
+/// The code actions of `source.fixAll` kind for a document, as codeActionsOnSave asks.
+async fn fix_all_actions(lsp: &mut Lsp, uri: &str) -> Value {
+    let at = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let context = json!({"diagnostics": [], "only": ["source.fixAll"]});
+    lsp.request("textDocument/codeAction", json!({"textDocument": {"uri": uri}, "range": at, "context": context})).await
+}
+
 /// A workspace with an open document and two unopened files, indexed and checked.
 async fn workspace(sim: &synergy_ls::simulator::Simulator, root: &Path, caps: Value) -> (Lsp, String) {
     write_text(root, "a.md", OPEN);
@@ -42,12 +49,7 @@ async fn fix_all_in_a_document_and_in_the_workspace() {
     // The document's fix-all: asked for by kind (as codeActionsOnSave and Neovim do), one
     // plain edit with every safe fix in this file, and nothing of other files.
     let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
-    let actions = lsp
-        .request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": a}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
-        )
-        .await;
+    let actions = fix_all_actions(&mut lsp, &a).await;
     let actions = actions.as_array().unwrap();
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!(actions[0]["kind"], "source.fixAll.synergy");
@@ -131,13 +133,7 @@ async fn nothing_is_fixed_while_the_server_cannot_be_asked() {
     assert!(result["unverified"].as_u64().unwrap() > 0, "{result}");
     assert!(lsp.applied_edits.is_empty(), "an edit was sent during the fault");
     assert!(result["message"].as_str().unwrap().contains("not checked"), "{result}");
-    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
-    let actions = lsp
-        .request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": a}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
-        )
-        .await;
+    let actions = fix_all_actions(&mut lsp, &a).await;
     assert_eq!(actions, json!([]));
     assert_eq!(lsp.shutdown_in_process().await, 0);
 }
