@@ -184,7 +184,7 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
     // finds it, so the searches overlap the reading instead of following it.
     let (names_tx, names_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let progress = Progress::new();
-    let fanout = config.max_concurrent_requests.max(1) * 4;
+    let fanout = config.lookup_fanout();
     // The walk owns the only sender, so the stream of names ends with the walk.
     let fine = Arc::new(std::sync::RwLock::new(std::collections::HashSet::new()));
     let names = NameSink { seen: Mutex::new(std::collections::HashSet::new()), fine: Arc::clone(&fine), tx: names_tx };
@@ -244,11 +244,11 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
         for f in analysis.findings {
             let at = &file.located[f.reference];
             let r = &file.refs[f.reference];
-            let safe_fix = safe.get(&r.name).filter(|_| r.form != crate::model::RefForm::Custom).map(|x| FindingFix {
+            let safe_fix = fix::safe_text(&safe, &r.name, r.form).map(|text| FindingFix {
                 line: at.line,
                 column: at.edit.0,
                 end_column: at.edit.1,
-                text: x.new_text(r.form),
+                text,
             });
             if let Some(x) = &safe_fix {
                 edits.push((r.clone(), x.text.clone(), at.written.clone()));

@@ -113,6 +113,15 @@ pub struct Config {
     pub request_timeout_seconds: u64,
 }
 
+impl Config {
+    /// How many name lookups a batch (a workspace check, `check`, a fix) starts at once: four
+    /// per request allowed in flight, so the host gate (`resolve::host`) always has the next
+    /// request ready; the gate bounds what is actually sent.
+    pub fn lookup_fanout(&self) -> usize {
+        self.max_concurrent_requests.max(1) * 4
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {

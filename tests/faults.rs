@@ -246,15 +246,18 @@ async fn check_exits_2_under_every_fault() {
         let sim = Simulator::start(SimConfig { token: TOKEN.into(), fault, ..SimConfig::default() }, 0).await.unwrap();
         let settings = dir.path().join("settings.toml");
         std::fs::write(&settings, "requestTimeoutSeconds = 1\n").unwrap();
-        let out = tokio::process::Command::new(BIN)
-            .args(["check", "--format", "json", "--config"])
-            .arg(&settings)
-            .arg(dir.path().join("doc.md"))
-            .env("SYNERGY_URL", sim.url())
-            .env("SYNERGY_TOKEN", TOKEN)
-            .output()
-            .await
-            .unwrap();
+        let check = |args: &[&str], file: &std::path::Path| {
+            tokio::process::Command::new(BIN)
+                .arg("check")
+                .args(args)
+                .arg("--config")
+                .arg(&settings)
+                .arg(file)
+                .env("SYNERGY_URL", sim.url())
+                .env("SYNERGY_TOKEN", TOKEN)
+                .output()
+        };
+        let out = check(&["--format", "json"], &dir.path().join("doc.md")).await.unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{fault:?}: {stdout}\n{stderr}");
@@ -265,15 +268,7 @@ async fn check_exits_2_under_every_fault() {
         let before = "job:riverside and job:Nope\r\n";
         std::fs::write(&fixable, before).unwrap();
         for mode in ["--fix", "--diff"] {
-            let out = tokio::process::Command::new(BIN)
-                .args(["check", mode, "--config"])
-                .arg(&settings)
-                .arg(&fixable)
-                .env("SYNERGY_URL", sim.url())
-                .env("SYNERGY_TOKEN", TOKEN)
-                .output()
-                .await
-                .unwrap();
+            let out = check(&[mode], &fixable).await.unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{fault:?} {mode}: {stderr}");
             assert_eq!(std::fs::read_to_string(&fixable).unwrap(), before, "{fault:?} {mode} changed the file");

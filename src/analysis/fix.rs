@@ -54,15 +54,22 @@ pub async fn confirm(resolver: &Arc<Resolver>, judged: &HashMap<&str, Verdict>, 
     out
 }
 
+/// Whether a reference written in `form` may be rewritten without asking (fix-all, `--fix`,
+/// rename). Not one written with a custom `referencePatterns` pattern: the pattern may not
+/// match the new name (its quick fix is still offered, for a person to choose).
+pub fn edited_without_asking(form: RefForm) -> bool {
+    form != RefForm::Custom
+}
+
+/// What a reference to `name` written in `form` becomes without asking, if anything.
+pub fn safe_text(safe: &SafeFixes, name: &str, form: RefForm) -> Option<String> {
+    safe.get(name).filter(|_| edited_without_asking(form)).map(|f| f.new_text(form))
+}
+
 /// The safe edits of one text: `(index into refs, replacement for its edit range)`, in the
-/// order of `refs`. A reference written with a custom `referencePatterns` pattern is never
-/// fixed without asking: the pattern may not match the new name (a quick fix still offers it).
+/// order of `refs` ([`safe_text`] of each).
 pub fn safe_edits<R: Reference>(refs: &[R], safe: &SafeFixes) -> Vec<(usize, String)> {
-    refs.iter()
-        .enumerate()
-        .filter(|(_, r)| r.form() != RefForm::Custom)
-        .filter_map(|(i, r)| Some((i, safe.get(r.name())?.new_text(r.form()))))
-        .collect()
+    refs.iter().enumerate().filter_map(|(i, r)| Some((i, safe_text(safe, r.name(), r.form())?))).collect()
 }
 
 /// One replacement in a text: the bytes `range` become `new_text`.

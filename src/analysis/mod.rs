@@ -196,6 +196,20 @@ pub fn resolve_cached<'a>(
     (verdicts, missing)
 }
 
+/// The verdicts of `names`: the cache's (stale ones too), then the server's for the rest, at
+/// most `fanout` lookups started at once.
+pub async fn resolve_names<'a>(
+    resolver: &Arc<Resolver>,
+    names: impl IntoIterator<Item = &'a str>,
+    fanout: usize,
+) -> Verdicts {
+    let (mut verdicts, missing) = resolve_cached(resolver, names);
+    if !missing.is_empty() {
+        verdicts.extend(resolve_all(resolver, missing, fanout).await);
+    }
+    verdicts
+}
+
 /// Resolves every name, at most `fanout` lookups started at once (the resolver's host gate
 /// bounds the requests actually in flight).
 pub async fn resolve_all(resolver: &Arc<Resolver>, names: Vec<String>, fanout: usize) -> Vec<(String, Resolved)> {

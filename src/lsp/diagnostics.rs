@@ -99,8 +99,8 @@ impl State {
         let diagnostics = match self.scan(&uri) {
             None => Vec::new(),
             Some(scan) => {
-                let (mut verdicts, missing) = analysis::resolve_cached(&self.resolver, analysis::names(&scan.refs));
-                verdicts.extend(analysis::resolve_all(&self.resolver, missing, LOOKUP_FANOUT).await);
+                let verdicts =
+                    analysis::resolve_names(&self.resolver, analysis::names(&scan.refs), LOOKUP_FANOUT).await;
                 let config = self.config();
                 let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
                 let found = analysis::analyze(&scan.refs, &verdicts, &judged);
@@ -319,12 +319,8 @@ impl State {
             return;
         }
         let names: HashSet<&str> = files.iter().flat_map(|(_, f)| analysis::names(&f.refs)).collect();
-        let (mut verdicts, missing) = analysis::resolve_cached(&self.resolver, names);
-        if !missing.is_empty() {
-            let fanout = self.config().max_concurrent_requests.max(1) * 4;
-            verdicts.extend(analysis::resolve_all(&self.resolver, missing, fanout).await);
-        }
         let config = self.config();
+        let verdicts = analysis::resolve_names(&self.resolver, names, config.lookup_fanout()).await;
         let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
         for (path, refs) in files {
             let found = analysis::analyze(&refs.refs, &verdicts, &judged);

@@ -23,7 +23,7 @@ use super::handlers::{Located, located_refs};
 use super::state::State;
 use super::to_proto;
 use super::workspace::Identity;
-use crate::analysis::{self, Verdicts, fix};
+use crate::analysis::{self, Reference, fix};
 use crate::model::{JobId, RefForm, Resolution, Unavailable, is_path, is_referenceable};
 use crate::present;
 
@@ -61,6 +61,21 @@ pub struct Plan {
     pub unavailable: Option<Unavailable>,
 }
 
+/// The edits of one document's references: those `wanted` takes, that may be edited without
+/// asking ([`fix::edited_without_asking`]), and that `new_text` has a replacement for, at
+/// their edit range as `range` places it.
+fn edits_of<R: Reference>(
+    refs: &[R],
+    wanted: &impl Fn(&str) -> bool,
+    new_text: &impl Fn(&str, RefForm) -> Option<String>,
+    range: impl Fn(&R) -> tower_lsp_server::ls_types::Range,
+) -> Vec<TextEdit> {
+    refs.iter()
+        .filter(|r| fix::edited_without_asking(r.form()) && wanted(r.name()))
+        .filter_map(|r| Some(TextEdit { range: range(r), new_text: new_text(r.name(), r.form())? }))
+        .collect()
+}
+
 /// A refusal the editor shows as it is (LSP's `RequestFailed`).
 fn refused(message: impl Into<String>) -> Error {
     Error { code: ErrorCode::ServerError(-32803), message: message.into().into(), data: None }
@@ -94,14 +109,6 @@ impl State {
         counts
     }
 
-    /// The verdicts of `names`: the cache's, then the server's for the rest.
-    async fn verdicts_of(&self, names: Vec<String>) -> Verdicts {
-        let (mut verdicts, missing) = analysis::resolve_cached(&self.resolver, names.iter().map(String::as_str));
-        let fanout = self.config().max_concurrent_requests.max(1) * 4;
-        verdicts.extend(analysis::resolve_all(&self.resolver, missing, fanout).await);
-        verdicts
-    }
-
     /// Edits for every reference in `only` (one open document) or the workspace for which
     /// `new_text(name, form)` gives a replacement of its edit range. Unopened files are read
     /// again from disk first, and only those with a name `wanted` accepts.
@@ -120,15 +127,7 @@ impl State {
         for uri in uris {
             let Some(mut doc) = self.docs.get_mut(&uri) else { continue };
             let scan = doc.scan(&scanner);
-            let edits: Vec<TextEdit> = scan
-                .refs
-                .iter()
-                .filter(|r| wanted(&r.name))
-                .filter_map(|r| {
-                    let new_text = new_text(&r.name, r.form)?;
-                    Some(TextEdit { range: to_proto::range(&doc, &r.edit_range, enc), new_text })
-                })
-                .collect();
+            let edits = edits_of(&scan.refs, &wanted, &new_text, |r| to_proto::range(&doc, &r.edit_range, enc));
             if !edits.is_empty() {
                 changes.insert(uri, edits);
             }
@@ -144,15 +143,7 @@ impl State {
         });
         for (path, refs) in self.reread(paths).await {
             let (Some(refs), Some(uri)) = (refs, self.workspace.uri(&path)) else { continue };
-            let edits: Vec<TextEdit> = refs
-                .refs
-                .iter()
-                .filter(|r| wanted(&r.name))
-                .filter_map(|r| {
-                    let new_text = new_text(&r.name, r.form)?;
-                    Some(TextEdit { range: to_proto::range_of(r.edit_range), new_text })
-                })
-                .collect();
+            let edits = edits_of(&refs.refs, &wanted, &new_text, |r| to_proto::range_of(r.edit_range));
             if !edits.is_empty() {
                 changes.insert(uri, edits);
             }
@@ -169,21 +160,16 @@ impl State {
             _ => None,
         };
         let counts = self.name_counts(only);
-        let verdicts = self.verdicts_of(counts.keys().cloned().collect()).await;
         let config = self.config();
+        let fanout = config.lookup_fanout();
+        let verdicts = analysis::resolve_names(&self.resolver, counts.keys().map(String::as_str), fanout).await;
         let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
-        let fanout = config.max_concurrent_requests.max(1) * 4;
         let fix::Confirmed { mut safe, unconfirmed } = fix::confirm(&self.resolver, &judged, fanout).await;
         if let Scope::Job(id) = &scope {
             safe.retain(|_, f| f.target.as_ref() == Some(id));
         }
         let changes = self
-            // Never a reference written with a custom pattern: it may not match the new name.
-            .edits_where(
-                only,
-                |name| safe.contains_key(name),
-                |name, form| Some(safe.get(name)?.new_text(form)).filter(|_| form != RefForm::Custom),
-            )
+            .edits_where(only, |name| safe.contains_key(name), |name, form| Some(safe.get(name)?.new_text(form)))
             .await;
         let mut plan = Plan { fixed: changes.values().map(Vec::len).sum(), changes, ..Plan::default() };
         if matches!(scope, Scope::Job(_)) {
@@ -287,7 +273,7 @@ impl State {
 /// Whether the client asked for code actions of `kind` (`only` absent means: the ones at the
 /// cursor, which a fix-all is not; a listed kind matches its sub-kinds, as the specification
 /// says: `source` and `source.fixAll` both ask for `source.fixAll.synergy`).
-fn asked_for(only: Option<&[CodeActionKind]>, kind: &str) -> bool {
+pub(super) fn asked_for(only: Option<&[CodeActionKind]>, kind: &str) -> bool {
     only.is_some_and(|only| {
         only.iter()
             .any(|k| kind == k.as_str() || kind.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with('.')))
@@ -399,7 +385,9 @@ pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<W
     };
     // Every name's verdict is current before identities are compared.
     let counts = state.name_counts(None);
-    let _ = tokio::time::timeout(ASK_WAIT, state.verdicts_of(counts.into_keys().collect())).await;
+    let fanout = state.config().lookup_fanout();
+    let names = counts.keys().map(String::as_str);
+    let _ = tokio::time::timeout(ASK_WAIT, analysis::resolve_names(&state.resolver, names, fanout)).await;
     if let Some(Resolution::Unavailable(why)) = resolve(r.name.clone()).await.map(|r| r.resolution) {
         return Err(refused(format!("Cannot rename: {}", present::unavailable_reason_batch(&why))));
     }
@@ -416,9 +404,7 @@ pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<W
     let changes = state
         .edits_where(None, same, |name, form| {
             let value = new_value(name);
-            // A reference written with a custom pattern is left as it is: the pattern may not
-            // match the new name.
-            (value != name && form != RefForm::Custom).then(|| fix::new_text(&value, form))
+            (value != name).then(|| fix::new_text(&value, form))
         })
         .await;
     if let Identity::Name(_) = wanted {

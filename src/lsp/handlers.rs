@@ -114,7 +114,7 @@ pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option
     let only = params.context.only.as_deref();
     let mut actions = Vec::new();
     // Quick fixes are the actions at the cursor: asked for with no `only`, or by kind.
-    if only.is_none_or(|only| only.iter().any(|k| CodeActionKind::QUICKFIX.as_str().starts_with(k.as_str()))) {
+    if only.is_none() || super::fixing::asked_for(only, CodeActionKind::QUICKFIX.as_str()) {
         let refs = located_refs(state, &uri, Some(params.range))?;
         for Located { r, range, edit_range } in refs {
             let Some(resolved) = verdict(state, &r.name).await else { continue };
