@@ -447,10 +447,7 @@ impl State {
             self.publish_diagnostics(uri, Vec::new(), None).await;
             return;
         }
-        let rules = self.folder_rules();
-        let (scanner, enc) = (self.scanner(), self.caps().encoding);
-        let p = path.clone();
-        let refs = tokio::task::spawn_blocking(move || rules.file(&p, &scanner, enc)).await.ok().flatten();
+        let refs = self.reread(vec![path.clone()]).await.pop().and_then(|(_, refs)| refs);
         self.workspace.index.set(path.clone(), refs);
         // What the document showed is replaced by the file's findings (pushed as a new report)
         // or by nothing.
