@@ -4,7 +4,8 @@
 //! footnotes, emphasis and link *text*. Everything else holds no reference: code (fenced,
 //! indented, inline), raw HTML blocks, inline HTML tags and comments, the text inside inline
 //! `<code>`, `<pre>`, `<kbd>`, `<samp>`, `<script>` and `<style>` elements (up to the end of
-//! their paragraph), link destinations and titles, autolinks (`<https://…>`) and front matter.
+//! their block: paragraph, heading, table cell or list item), link destinations and titles,
+//! autolinks (`<https://…>`) and front matter.
 //!
 //! Only documents that contain `job:` (or a user pattern's match) are parsed, and of those only
 //! the stretches around the candidates ([`prose_ranges_near`]): a document splits into
@@ -256,6 +257,17 @@ fn parse_prose(body: &str, base: usize, out: &mut Vec<Range<usize>>) {
     // Depths of the containers whose text is not prose.
     let (mut code, mut autolink, mut html_code) = (0usize, 0usize, 0usize);
     for (event, range) in Parser::new_ext(body, options()).into_offset_iter() {
+        // An inline element left open ends with its block, as browsers close it: at the end of
+        // a paragraph, heading, table cell or tight list item (whose text is in no paragraph),
+        // and where another block starts inside the same container.
+        let block = match &event {
+            Event::Start(tag) => is_block(tag.to_end()),
+            Event::End(end) => is_block(*end),
+            _ => false,
+        };
+        if block {
+            html_code = 0;
+        }
         match event {
             Event::Start(Tag::CodeBlock(_)) => code += 1,
             Event::End(TagEnd::CodeBlock) => code = code.saturating_sub(1),
@@ -266,8 +278,6 @@ fn parse_prose(body: &str, base: usize, out: &mut Vec<Range<usize>>) {
                 Some((name, true)) if CODE_ELEMENTS.contains(&name.as_str()) => html_code = html_code.saturating_sub(1),
                 _ => {}
             },
-            // An inline element left open ends with its block, as browsers close it.
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::TableCell) => html_code = 0,
             Event::Text(_) if code == 0 && autolink == 0 && html_code == 0 => {
                 let range = range.start + base..range.end + base;
                 match out.last_mut() {
@@ -278,6 +288,21 @@ fn parse_prose(body: &str, base: usize, out: &mut Vec<Range<usize>>) {
             _ => {}
         }
     }
+}
+
+/// Whether a tag is a block (a paragraph, list, item, table cell and the like), not inline
+/// markup (emphasis, links, images).
+fn is_block(end: TagEnd) -> bool {
+    !matches!(
+        end,
+        TagEnd::Emphasis
+            | TagEnd::Strong
+            | TagEnd::Strikethrough
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::Link
+            | TagEnd::Image
+    )
 }
 
 /// The lowercase element name of an inline HTML tag and whether it is a closing tag; `None`
@@ -342,6 +367,13 @@ mod tests {
             "\x0c\x0b|job:1\n|-",
             "-     job:A\n\n>     job:B\n\n1.      job:C\n",
             "> -     job:A\n\n>>    job:B\n\n- x    job:C\n\n2)     job:D\n",
+            // Found by fuzzing: `<code>` left open in a tight list item (text in no paragraph).
+            "- --< <code> \n\n\n\njob:`.` `-< `",
+            "1. a <kbd>\n2. b job:A\n\nc job:B\n",
+            "- a <code>\n  - b job:A\n\nc job:B\n",
+            "> q <samp>\n\nr job:A\n",
+            "| a <code> | b |\n|---|---|\n| job:A | c |\n\nd job:B\n",
+            "[^n]: f <tt>\n\ng job:A\n",
         ] {
             same_near_candidates(text);
         }
@@ -361,5 +393,10 @@ mod tests {
         assert_eq!(prose("\u{feff}---\njob: x\n...\nbody\n"), ["body"]);
         assert_eq!(prose("a\n\n---\nb: c\n---\n"), ["a", "b: c"], "not front matter mid-document");
         assert_eq!(prose("| a | b |\n|---|---|\n| c | d |\n"), ["a", "b", "c", "d"]);
+        // An element left open ends with its block: a tight list item's, a cell's, a quote's.
+        assert_eq!(prose("- a <code>x\n\nb\n"), ["a ", "b"]);
+        assert_eq!(prose("- a <code>x\n- y\n"), ["a ", "y"]);
+        assert_eq!(prose("| a <kbd>x | b |\n|---|---|\n"), ["a ", "b"]);
+        assert_eq!(prose("> a <pre>x\n\nb\n"), ["a ", "b"]);
     }
 }
