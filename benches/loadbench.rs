@@ -468,7 +468,7 @@ fn corpus_tree(files: usize, bytes: usize, label: &str, fresh: bool) -> std::pat
 fn run_check(sim: &Simulator, args: &[&str]) -> (Duration, Vec<Value>) {
     let start = Instant::now();
     let out = std::process::Command::new(common::BIN)
-        .args(["check", "--format", "json"])
+        .args(["check", "--no-cache", "--format", "json"])
         .args(args)
         .env("SYNERGY_URL", sim.url())
         .env("SYNERGY_TOKEN", TOKEN)
@@ -738,7 +738,9 @@ async fn check_vs_rg(size: &Size) {
     let tree_s = tree.to_str().unwrap();
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..size.pick(5, 1) {
-        ours.push(tokio::task::block_in_place(|| run(common::BIN, &["check", "--format", "json", tree_s])));
+        ours.push(tokio::task::block_in_place(|| {
+            run(common::BIN, &["check", "--no-cache", "--format", "json", tree_s])
+        }));
         if rg {
             theirs.push(tokio::task::block_in_place(|| run("rg", &["-c", "job:", tree_s])));
         }
@@ -798,7 +800,7 @@ async fn fixing(size: &Size) {
     let timed = |args: &[&str], tree: &std::path::Path| {
         let start = Instant::now();
         let out = std::process::Command::new(common::BIN)
-            .arg("check")
+            .args(["check", "--no-cache"])
             .args(args)
             .arg(tree)
             .env("SYNERGY_URL", sim.url())

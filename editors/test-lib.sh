@@ -10,7 +10,8 @@ mkdir -p "$tools"
 # Logs and scratch folders of one run; kept on failure for reading, under target/.
 scratch=$(mktemp -d "$repo/target/editor-test.XXXXXX")
 
-# start_simulator TOKEN: starts `synergy-ls simulate` and exports SYNERGY_URL and SYNERGY_TOKEN.
+# start_simulator TOKEN: starts `synergy-ls simulate` and exports SYNERGY_URL, SYNERGY_TOKEN and
+# SYNERGY_CACHE_DIR (a cache folder of this run's own).
 start_simulator() {
   local log=$scratch/simulator.log
   "$bin" simulate --port 0 --token "$1" >"$log" 2>&1 &
@@ -27,6 +28,8 @@ start_simulator() {
     exit 1
   fi
   export SYNERGY_URL SYNERGY_TOKEN=$1
+  # This run's own persisted job cache: another run's simulator may have had this port.
+  export SYNERGY_CACHE_DIR=$scratch/job-cache
 }
 
 # record SUITE OK WHAT: one check's result as a JSON line in $SYNERGY_EDITOR_RESULTS (when set),

@@ -150,11 +150,20 @@ pub struct CacheConfig {
     pub ttl_seconds: u64,
     /// How long "no such job" is believed.
     pub negative_ttl_seconds: u64,
+    /// Keep answers on disk, shared by every synergy-ls process of this user, so they are
+    /// there after a restart and while the server cannot be reached (`resolve::persist`).
+    pub persist: bool,
+    /// Where the persisted cache lives; default `$SYNERGY_CACHE_DIR`, else the platform's
+    /// cache directory (`~/.cache/synergy-ls`, `%LOCALAPPDATA%\synergy-ls`,
+    /// `~/Library/Caches/synergy-ls`).
+    pub directory: Option<String>,
+    /// The most jobs the persisted cache keeps; the least recently seen go first.
+    pub max_jobs: usize,
 }
 
 impl Default for CacheConfig {
     fn default() -> CacheConfig {
-        CacheConfig { ttl_seconds: 300, negative_ttl_seconds: 60 }
+        CacheConfig { ttl_seconds: 300, negative_ttl_seconds: 60, persist: true, directory: None, max_jobs: 200_000 }
     }
 }
 
@@ -467,7 +476,7 @@ mod tests {
         layers.set(Source::InitializationOptions, json!({"maxConcurrentRequests": "many"}));
         let (config, warnings) = layers.build();
         assert_eq!(config.server_url.as_deref(), Some("https://env"));
-        assert_eq!(config.cache, CacheConfig { ttl_seconds: 10, negative_ttl_seconds: 5 });
+        assert_eq!(config.cache, CacheConfig { ttl_seconds: 10, negative_ttl_seconds: 5, ..CacheConfig::default() });
         assert_eq!(config.diagnostics.severity.unknown_job, Severity::Error);
         assert_eq!(config.diagnostics.severity.ambiguous_job, Severity::Information);
         assert_eq!(config.max_concurrent_requests, 8);

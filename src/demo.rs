@@ -67,7 +67,11 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
 
     let mut layers = Layers::default();
     // As if SYNERGY_URL and SYNERGY_TOKEN were set.
-    layers.set(Source::Environment, serde_json::json!({ "serverUrl": sim.url(), "token": token }));
+    // The simulator lives as long as the demo: its answers are not worth keeping on disk.
+    layers.set(
+        Source::Environment,
+        serde_json::json!({ "serverUrl": sim.url(), "token": token, "cache": { "persist": false } }),
+    );
     let settings = Assembler::default().assemble(&layers).await;
     let resolver = Resolver::from_config(&settings.config);
     let opts = Options { paths, include: Vec::new(), exclude: Vec::new() };

@@ -90,6 +90,24 @@ enum Command {
         /// The server URL (overrides SYNERGY_URL and the settings file).
         #[arg(long)]
         server_url: Option<String>,
+        /// Neither read nor write the persisted job cache (answers only from the server).
+        #[arg(long, conflicts_with = "cache_dir")]
+        no_cache: bool,
+        /// Keep the persisted job cache in this folder (a CI cache step can keep it between
+        /// runs); overrides cache.directory and SYNERGY_CACHE_DIR.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// The persisted job cache: where it is, what it holds, and emptying it.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+        /// Settings file (default: ./.synergy.toml if present), for cache.directory.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// The cache folder (overrides cache.directory and SYNERGY_CACHE_DIR).
+        #[arg(long, value_name = "DIR", global = true)]
+        cache_dir: Option<PathBuf>,
     },
     /// Ask the server once whether the URL and token work (exit 0 connected, 2 not reachable or
     /// token rejected, 3 not configured).
@@ -127,6 +145,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "none")]
         fault: Fault,
     },
+}
+
+/// What `synergy-ls cache` does.
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheAction {
+    /// Print the cache file's path.
+    Path,
+    /// Jobs, search terms and the oldest answer per server, and the size on disk.
+    Stats {
+        #[arg(long, value_enum, default_value = "human")]
+        format: StatusFormat,
+    },
+    /// Delete every persisted answer (the editor's servers then ask the server again).
+    Clear,
 }
 
 /// Output formats of `status`.
@@ -198,14 +230,34 @@ fn main() -> ExitCode {
             }
             // Batch commands say what went wrong in their own words, once; logs below `error`
             // would repeat it (SYNERGY_LOG shows them).
-            Some(Command::Check { paths, format, fix, diff, include, exclude, config, server_url }) => {
+            Some(Command::Check {
+                paths,
+                format,
+                fix,
+                diff,
+                include,
+                exclude,
+                config,
+                server_url,
+                no_cache,
+                cache_dir,
+            }) => {
                 init_logging("error");
                 let mode = match (fix, diff) {
                     (true, _) => FixMode::Write,
                     (_, true) => FixMode::Diff,
                     _ => FixMode::Report,
                 };
-                run_check(Options { paths, include, exclude }, format, mode, config, server_url).await as u8
+                let cache = match (no_cache, cache_dir) {
+                    (true, _) => CacheChoice::Off,
+                    (_, Some(dir)) => CacheChoice::At(dir),
+                    _ => CacheChoice::Settings,
+                };
+                run_check(Options { paths, include, exclude }, format, mode, cache, config, server_url).await as u8
+            }
+            Some(Command::Cache { action, config, cache_dir }) => {
+                init_logging("error");
+                run_cache(action, config, cache_dir).await as u8
             }
             Some(Command::Status { format, config, server_url }) => {
                 init_logging("error");
@@ -238,23 +290,7 @@ fn main() -> ExitCode {
 /// to stderr; an error (unreadable settings file, failed `tokenCommand`, bad pattern) is exit 3.
 async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<Assembled, Exit> {
     let mut stderr = std::io::stderr();
-    let mut layers = Layers::default();
-    let file = match &config_file {
-        Some(path) => config::file_layer_at(path).map(Some),
-        None => config::file_layer(std::path::Path::new(".")),
-    };
-    match file {
-        Ok(Some(v)) => layers.set(Source::File, v),
-        Ok(None) => {}
-        Err(e) => {
-            let _ = writeln!(stderr, "error: {e}");
-            return Err(Exit::Usage);
-        }
-    }
-    layers.set(Source::Environment, config::env_layer(|k| std::env::var(k).ok()));
-    if let Some(url) = server_url {
-        layers.set(Source::CommandLine, json!({ "serverUrl": url }));
-    }
+    let layers = cli_layers(config_file, server_url)?;
     let assembled = Assembler::default().assemble(&layers).await;
     for w in &assembled.warnings {
         let _ = writeln!(stderr, "warning: {w}");
@@ -266,18 +302,54 @@ async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) ->
     Ok(assembled)
 }
 
+/// The settings layers of a command-line run: the settings file, the environment and
+/// `--server-url`. An unreadable settings file is exit 3.
+fn cli_layers(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<Layers, Exit> {
+    let mut layers = Layers::default();
+    let file = match &config_file {
+        Some(path) => config::file_layer_at(path).map(Some),
+        None => config::file_layer(std::path::Path::new(".")),
+    };
+    match file {
+        Ok(Some(v)) => layers.set(Source::File, v),
+        Ok(None) => {}
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            return Err(Exit::Usage);
+        }
+    }
+    layers.set(Source::Environment, config::env_layer(|k| std::env::var(k).ok()));
+    if let Some(url) = server_url {
+        layers.set(Source::CommandLine, json!({ "serverUrl": url }));
+    }
+    Ok(layers)
+}
+
+/// Where `check` keeps the persisted cache: as the settings say, nowhere, or in a folder.
+enum CacheChoice {
+    Settings,
+    Off,
+    At(PathBuf),
+}
+
 async fn run_check(
     opts: Options,
     format: Format,
     mode: FixMode,
+    cache: CacheChoice,
     config_file: Option<PathBuf>,
     server_url: Option<String>,
 ) -> Exit {
     let mut stderr = std::io::stderr();
-    let settings = match cli_config(config_file, server_url).await {
+    let mut settings = match cli_config(config_file, server_url).await {
         Ok(c) => c,
         Err(exit) => return exit,
     };
+    match cache {
+        CacheChoice::Settings => {}
+        CacheChoice::Off => settings.resolver.persist = None,
+        CacheChoice::At(dir) => settings.resolver.persist = Some(dir),
+    }
     // One HTTP client (building one loads the system's root certificates).
     let client = Client::new(&settings.client);
     if let Some(err) = client.config_error() {
@@ -307,9 +379,86 @@ async fn run_check(
     };
     let _ = written.and_then(|_| stdout.flush());
     let _ = check::render_summary(&report, mode, &mut stderr);
+    resolver.flush_cache();
+    for w in resolver.take_cache_warnings() {
+        let _ = writeln!(stderr, "warning: {w}");
+    }
     match mode {
         FixMode::Diff if report.fixed.0 > 0 => Exit::Stale,
         _ => report.exit_for(mode),
+    }
+}
+
+/// `synergy-ls cache path|stats|clear`. The folder is `--cache-dir`, else the settings'
+/// `cache.directory`, else `SYNERGY_CACHE_DIR`, else the platform's (as the server finds it).
+async fn run_cache(action: CacheAction, config_file: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Exit {
+    use synergy_ls::resolve::persist;
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    let dir = match cache_dir {
+        Some(dir) => Some(dir),
+        // The layers alone: no `tokenCommand` runs to find a folder.
+        None => match cli_layers(config_file, None) {
+            Ok(layers) => persist::cache_dir(layers.build().0.cache.directory.as_deref()),
+            Err(exit) => return exit,
+        },
+    };
+    let Some(dir) = dir else {
+        let _ = writeln!(stderr, "error: no cache folder: set SYNERGY_CACHE_DIR or cache.directory");
+        return Exit::Usage;
+    };
+    match action {
+        CacheAction::Path => {
+            let _ = writeln!(stdout, "{}", dir.join(persist::FILE_NAME).display());
+            Exit::Clean
+        }
+        CacheAction::Stats { format } => match persist::stats(&dir) {
+            Ok((servers, size)) => {
+                let _ = match format {
+                    StatusFormat::Json => writeln!(
+                        stdout,
+                        "{}",
+                        json!({ "path": dir.join(persist::FILE_NAME), "sizeBytes": size, "servers": servers })
+                    ),
+                    StatusFormat::Human => {
+                        let _ = writeln!(
+                            stdout,
+                            "{} ({:.1} MB)",
+                            dir.join(persist::FILE_NAME).display(),
+                            size as f64 / 1e6
+                        );
+                        if servers.is_empty() {
+                            let _ = writeln!(stdout, "no answers kept");
+                        }
+                        for s in &servers {
+                            let oldest = s.oldest_ms.map_or_else(String::new, |ms| {
+                                let now = std::time::SystemTime::now()
+                                    .duration_since(std::time::UNIX_EPOCH)
+                                    .map_or(0, |d| d.as_millis() as i64);
+                                let age = Duration::from_millis(now.saturating_sub(ms).max(0) as u64);
+                                format!(", oldest answer {}", synergy_ls::present::checked_ago(age))
+                            });
+                            let _ = writeln!(stdout, "{}: {} jobs, {} search terms{oldest}", s.server, s.jobs, s.terms);
+                        }
+                        Ok(())
+                    }
+                };
+                Exit::Clean
+            }
+            Err(e) => {
+                let _ = writeln!(stderr, "error: the cache {} cannot be read: {e}", dir.display());
+                Exit::Unverified
+            }
+        },
+        CacheAction::Clear => match persist::clear(&dir) {
+            Ok(jobs) => {
+                let _ = writeln!(stdout, "cleared {jobs} jobs from {}", dir.join(persist::FILE_NAME).display());
+                Exit::Clean
+            }
+            Err(e) => {
+                let _ = writeln!(stderr, "error: the cache {} cannot be cleared: {e}", dir.display());
+                Exit::Unverified
+            }
+        },
     }
 }
 

@@ -9,9 +9,9 @@ use crate::resolve::Resolved;
 
 /// Markdown for hovering a reference.
 pub fn hover(name: &str, resolved: &Resolved, web_url_template: Option<&str>) -> String {
-    let checked = resolved.age.map(checked_ago).unwrap_or_default();
+    let checked = checked_note(resolved).unwrap_or_default();
     match &resolved.resolution {
-        Resolution::Found(job) => job_card(job, resolved.age, web_url_template),
+        Resolution::Found(job) => job_card(job, checked_note(resolved), web_url_template),
         Resolution::Ambiguous(jobs) => {
             let mut s = format!("### {} jobs match `{}`\n\nUse a path to say which one:\n\n", jobs.len(), code(name));
             for job in jobs {
@@ -55,8 +55,28 @@ pub fn pending(name: &str) -> String {
     format!("### `{}`\n\nStill waiting for the 12d Synergy server…", code(name))
 }
 
-/// The card for one job: used by hover and by completion documentation.
-pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>) -> String {
+/// "checked 3 days ago", and why it was not checked again when the answer is stale and the
+/// server could not be asked ("checked 3 days ago · server unreachable"); `None` when the
+/// age is unknown.
+pub fn checked_note(resolved: &Resolved) -> Option<String> {
+    let mut note = checked_ago(resolved.age?);
+    if let Some(why) = &resolved.stale_because {
+        note.push_str(" · ");
+        note.push_str(match why {
+            Unavailable::NotConfigured | Unavailable::BadUrl(_) => "server not configured",
+            Unavailable::NoToken => "no token",
+            Unavailable::Unreachable(_) => "server unreachable",
+            Unavailable::TokenRejected(_) => "token rejected",
+            Unavailable::RateLimited(_) => "server rate-limiting",
+            Unavailable::ServerError(_) | Unavailable::BadResponse(_) => "server failing",
+        });
+    }
+    Some(note)
+}
+
+/// The card for one job: used by hover and by completion documentation. `checked` is the
+/// footer's note on the answer's age ([`checked_note`]).
+pub fn job_card(job: &Job, checked: Option<String>, web_url_template: Option<&str>) -> String {
     let mut s = format!("### {}\n\n", escape(job.name()));
     let mut facts = vec![format!("`{}`", code(job.path())), format!("ID `{}`", job.id)];
     if let Some(t) = &job.job_type {
@@ -98,8 +118,8 @@ pub fn job_card(job: &Job, age: Option<Duration>, web_url_template: Option<&str>
     if let Some(url) = web_url_template.and_then(|t| web_url(t, job)) {
         footer.push(format!("[Open in 12d Synergy]({url})"));
     }
-    if let Some(age) = age {
-        footer.push(format!("_{}_", checked_ago(age)));
+    if let Some(checked) = checked {
+        footer.push(format!("_{checked}_"));
     }
     if !footer.is_empty() {
         s.push_str(&format!("\n{}", footer.join(" · ")));
@@ -359,14 +379,15 @@ pub fn web_url(template: &str, job: &Job) -> Option<String> {
     )
 }
 
-/// "checked just now", "checked 2 min ago", "checked 3 h ago".
+/// "checked just now", "checked 2 min ago", "checked 3 h ago", "checked 3 days ago".
 pub fn checked_ago(age: Duration) -> String {
     let s = age.as_secs();
     match s {
         0..=9 => "checked just now".into(),
         10..=59 => format!("checked {s} s ago"),
         60..=3599 => format!("checked {} min ago", s / 60),
-        _ => format!("checked {} h ago", s / 3600),
+        3600..=172_799 => format!("checked {} h ago", s / 3600),
+        _ => format!("checked {} days ago", s / 86_400),
     }
 }
 
@@ -463,7 +484,11 @@ mod tests {
 
     #[test]
     fn job_card_markdown() {
-        let card = job_card(&job(), Some(Duration::from_secs(125)), Some("https://web.example/#/jobs/{id}?p={path}"));
+        let card = job_card(
+            &job(),
+            Some(checked_ago(Duration::from_secs(125))),
+            Some("https://web.example/#/jobs/{id}?p={path}"),
+        );
         expect![[r#"
             ### Highway Upgrade 2024
 
@@ -510,10 +535,7 @@ mod tests {
         assert!(health_message(&Health::Connected, &Health::Unavailable(Unavailable::ServerError(500)), "x").is_some());
         let hover = hover(
             "Riverside",
-            &Resolved {
-                resolution: Resolution::Unavailable(Unavailable::Unreachable("connection refused".into())),
-                age: None,
-            },
+            &Resolved::of(Resolution::Unavailable(Unavailable::Unreachable("connection refused".into()))),
             None,
         );
         expect![[r#"

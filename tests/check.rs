@@ -34,6 +34,7 @@ async fn check(dir: &Path, sim_url: &str, token: &str, args: &[&str]) -> Output 
         .arg("check")
         .args(args)
         .current_dir(dir)
+        .env("SYNERGY_CACHE_DIR", common::fresh_cache_dir())
         .env("SYNERGY_URL", sim_url)
         .env("SYNERGY_TOKEN", token)
         .env_remove("RUST_LOG")
@@ -263,7 +264,12 @@ async fn usage_and_configuration_errors_are_exit_3() {
         let dir = dir.path().to_path_buf();
         async move {
             let mut cmd = tokio::process::Command::new(BIN);
-            cmd.arg("check").args(args).current_dir(dir).env("SYNERGY_TOKEN", TOKEN).env_remove("SYNERGY_URL");
+            cmd.arg("check")
+                .args(args)
+                .current_dir(dir)
+                .env("SYNERGY_TOKEN", TOKEN)
+                .env("SYNERGY_CACHE_DIR", common::fresh_cache_dir())
+                .env_remove("SYNERGY_URL");
             if !url.is_empty() {
                 cmd.env("SYNERGY_URL", url);
             }

@@ -250,6 +250,7 @@ async fn check_exits_2_under_every_fault() {
             tokio::process::Command::new(BIN)
                 .arg("check")
                 .args(args)
+                .env("SYNERGY_CACHE_DIR", common::fresh_cache_dir())
                 .arg("--config")
                 .arg(&settings)
                 .arg(file)

@@ -210,10 +210,8 @@ mod tests {
 
         /// The safe fixes of `refs`' names, confirmed as [`confirm`] does.
         fn safe(&self, refs: &[JobRef]) -> SafeFixes {
-            let verdicts: Verdicts = refs
-                .iter()
-                .map(|r| (r.name.clone(), Resolved { resolution: self.resolve(&r.name), age: None }))
-                .collect();
+            let verdicts: Verdicts =
+                refs.iter().map(|r| (r.name.clone(), Resolved::of(self.resolve(&r.name)))).collect();
             let judged = judge(&verdicts, &SeverityConfig::default());
             judged
                 .iter()

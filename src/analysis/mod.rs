@@ -230,7 +230,7 @@ mod tests {
     use crate::scan::{DocKind, Scanner};
 
     fn resolved(resolution: Resolution) -> Resolved {
-        Resolved { resolution, age: None }
+        Resolved::of(resolution)
     }
 
     /// The policy in one table: which verdicts are findings, at which severity, with which

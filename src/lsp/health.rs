@@ -35,7 +35,9 @@ pub struct Notices {
 impl State {
     /// Sends `synergy/status` if anything in it but the time of the last check changed since
     /// last sent.
+    /// Also shows what went wrong with the persisted cache since last asked.
     pub async fn publish_status(&self) {
+        self.warn(self.resolver.take_cache_warnings()).await;
         let health = self.resolver.subscribe_health().borrow().clone();
         let problem = self.settings.problem();
         let server = self.config().server_url.as_deref().and_then(crate::api::client::host_of);

@@ -22,19 +22,25 @@ pub struct SearchOutcome {
     pub complete: bool,
 }
 
+/// A cached answer and when it was had.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub outcome: Arc<SearchOutcome>,
+    /// When it came into this process's memory (from the server or from the persisted cache).
     pub fetched: Instant,
+    /// How old it already was then: zero from the server, the time since the server gave it
+    /// when read from the persisted cache ([`super::persist`]).
+    pub aged: Duration,
     pub ttl: Duration,
 }
 
 impl Entry {
     pub fn is_fresh(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.fetched) < self.ttl
+        self.age(now) < self.ttl
     }
+    /// Time since the server gave the answer.
     pub fn age(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.fetched)
+        now.saturating_duration_since(self.fetched) + self.aged
     }
 }
 
@@ -147,7 +153,14 @@ impl Cache {
         self.entries.get(key).map(|e| e.clone())
     }
 
+    /// Keeps an answer the server just gave (see [`Cache::insert_aged`]).
     pub fn insert(&self, key: Key, outcome: Arc<SearchOutcome>, fetched: Instant, ttl: Duration) {
+        self.insert_aged(key, outcome, fetched, Duration::ZERO, ttl)
+    }
+
+    /// Keeps an answer that was already `aged` old at `fetched`, and indexes its jobs (noting
+    /// any seen before under another name or path).
+    pub fn insert_aged(&self, key: Key, outcome: Arc<SearchOutcome>, fetched: Instant, aged: Duration, ttl: Duration) {
         if outcome.complete {
             // Every job of this name is in a complete answer: one the previous answer had under
             // the name but this one lacks was deleted, so it must not be suggested any more.
@@ -180,7 +193,7 @@ impl Cache {
                 }
             }
         }
-        self.entries.insert(key, Entry { outcome, fetched, ttl });
+        self.entries.insert(key, Entry { outcome, fetched, aged, ttl });
     }
 
     /// Visits every job seen so far.

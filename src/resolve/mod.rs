@@ -14,6 +14,7 @@
 pub mod cache;
 pub mod clock;
 pub mod host;
+pub mod persist;
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -43,6 +44,11 @@ pub struct Settings {
     pub ttl: Duration,
     pub negative_ttl: Duration,
     pub max_concurrent: usize,
+    /// The persisted cache's directory ([`persist::cache_dir`]); `None` keeps answers in
+    /// memory only (`cache.persist = false`, `check --no-cache`, or no cache directory).
+    pub persist: Option<std::path::PathBuf>,
+    /// The most jobs the persisted cache keeps (`cache.maxJobs`).
+    pub max_jobs: usize,
 }
 
 impl Settings {
@@ -51,7 +57,14 @@ impl Settings {
             ttl: Duration::from_secs(c.cache.ttl_seconds),
             negative_ttl: Duration::from_secs(c.cache.negative_ttl_seconds),
             max_concurrent: c.max_concurrent_requests,
+            persist: if c.cache.persist { persist::cache_dir(c.cache.directory.as_deref()) } else { None },
+            max_jobs: c.cache.max_jobs,
         }
+    }
+
+    /// Settings for answers kept in memory only.
+    pub fn in_memory(ttl: Duration, negative_ttl: Duration, max_concurrent: usize) -> Settings {
+        Settings { ttl, negative_ttl, max_concurrent, persist: None, max_jobs: 0 }
     }
 }
 
@@ -61,6 +74,16 @@ pub struct Resolved {
     pub resolution: Resolution,
     /// Time since the server answered; `None` when it could not be asked.
     pub age: Option<Duration>,
+    /// Why the server could not be asked again, when the answer is older than its TTL and the
+    /// last request failed (the hover says "checked 3 days ago · server unreachable").
+    pub stale_because: Option<crate::model::Unavailable>,
+}
+
+impl Resolved {
+    /// A verdict with nothing known of its age.
+    pub fn of(resolution: Resolution) -> Resolved {
+        Resolved { resolution, age: None, stale_because: None }
+    }
 }
 
 /// Candidates for completion.
@@ -85,6 +108,32 @@ struct Backend {
     origin: Arc<str>,
     gate: Arc<HostGate>,
     settings: Settings,
+    /// The persisted cache, opened at its first use (so start-up never waits on it).
+    store: Arc<LazyStore>,
+}
+
+/// A persisted cache opened on first use; `None` inside when it is off or could not be opened.
+struct LazyStore {
+    dir: Option<std::path::PathBuf>,
+    max_jobs: usize,
+    store: std::sync::OnceLock<Option<Arc<persist::Store>>>,
+}
+
+impl LazyStore {
+    fn get(&self, warnings: &std::sync::Mutex<Vec<String>>) -> Option<&Arc<persist::Store>> {
+        self.store
+            .get_or_init(|| {
+                let dir = self.dir.as_ref()?;
+                match persist::Store::open(dir, self.max_jobs) {
+                    Ok(store) => Some(Arc::new(store)),
+                    Err(warning) => {
+                        warnings.lock().unwrap_or_else(|e| e.into_inner()).push(warning);
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
 }
 
 pub struct Resolver {
@@ -99,6 +148,8 @@ pub struct Resolver {
     /// answer are the same: scoring the whole index again on every keystroke would make
     /// checks O(unknown names × jobs seen).
     suggested: DashMap<String, Suggested>,
+    /// What to tell the user about the persisted cache (it could not be opened), until taken.
+    store_warnings: std::sync::Mutex<Vec<String>>,
 }
 
 struct Suggested {
@@ -117,7 +168,7 @@ pub const INDEX_SUGGESTION_LIMIT: usize = 5_000;
 impl Resolver {
     pub fn new(client: Client, settings: Settings, clock: Arc<dyn Clock>) -> Arc<Resolver> {
         let health = Arc::new(HealthSignal::default());
-        let backend = make_backend(client, settings, &health, &clock);
+        let backend = make_backend(client, settings, &health, &clock, None);
         Arc::new(Resolver {
             backend: RwLock::new(Arc::new(backend)),
             cache: Cache::default(),
@@ -126,6 +177,7 @@ impl Resolver {
             changes: watch::channel(0).0,
             clock,
             suggested: DashMap::new(),
+            store_warnings: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -145,8 +197,8 @@ impl Resolver {
     /// Applies new settings. The cache survives unless the server changed; the circuit breaker
     /// starts afresh (a new token deserves a new try).
     pub fn reconfigure(&self, client: Client, settings: Settings) {
-        let backend = make_backend(client, settings, &self.health, &self.clock);
         let mut slot = self.backend.write().unwrap_or_else(|e| e.into_inner());
+        let backend = make_backend(client, settings, &self.health, &self.clock, Some(&slot.store));
         if slot.origin != backend.origin {
             self.cache.clear();
         }
@@ -157,9 +209,55 @@ impl Resolver {
 
     /// Drops every cached answer and gives the server a fresh try at once, whatever wait a
     /// failure or a `Retry-After` imposed (`synergy.refresh`: the user asked for it).
+    /// The persisted answers are marked stale too: still served while the server cannot be
+    /// asked, but asked again first.
     pub fn clear(&self) {
+        let backend = self.backend();
+        if let Some(store) = self.store(&backend) {
+            store.mark_stale(&backend.origin);
+        }
         self.cache.clear();
-        self.backend().gate.reset();
+        backend.gate.reset();
+    }
+
+    /// The persisted cache in use, opening it on first use.
+    fn store<'a>(&self, backend: &'a Backend) -> Option<&'a Arc<persist::Store>> {
+        if backend.origin.is_empty() {
+            return None;
+        }
+        backend.store.get(&self.store_warnings)
+    }
+
+    /// What the user should be told about the persisted cache since last asked: it could not
+    /// be opened, a write failed, the file was damaged. Each problem is told once.
+    pub fn take_cache_warnings(&self) -> Vec<String> {
+        let mut out = std::mem::take(&mut *self.store_warnings.lock().unwrap_or_else(|e| e.into_inner()));
+        let backend = self.backend();
+        if let Some(store) = backend.store.store.get().and_then(|s| s.as_ref()) {
+            out.extend(store.take_warning());
+        }
+        out
+    }
+
+    /// Waits until the answers handed to the persisted cache are written (`check` calls it
+    /// before exiting; the writer thread does not outlive the process).
+    pub fn flush_cache(&self) {
+        if let Some(Some(store)) = self.backend().store.store.get() {
+            store.flush();
+        }
+    }
+
+    /// The answer for `key`: from memory, else from the persisted cache (then kept in memory,
+    /// with the age it had on disk).
+    fn entry(&self, backend: &Backend, key: &Key) -> Option<cache::Entry> {
+        if let Some(entry) = self.cache.get(key) {
+            return Some(entry);
+        }
+        let found = self.store(backend)?.load(&key.0, &key.1)?;
+        let aged = std::time::SystemTime::now().duration_since(found.fetched).unwrap_or_default();
+        let ttl = if found.positive { backend.settings.ttl } else { backend.settings.negative_ttl };
+        self.cache.insert_aged(key.clone(), found.outcome, self.clock.now(), aged, ttl);
+        self.cache.get(key)
     }
 
     /// When the server last answered a request (or failed to), for the status item.
@@ -187,20 +285,37 @@ impl Resolver {
     /// A stale answer is refreshed in the background (and a change announced), so callers
     /// that never wait on the network still see answers expire.
     pub fn resolve_cached(self: &Arc<Self>, name: &str) -> Option<Resolved> {
-        let (age, outcome) = self.cached(&self.backend(), search_term(name))?;
-        Some(Resolved { resolution: self.judge(name, &outcome), age: Some(age) })
+        let backend = self.backend();
+        let (age, outcome) = self.cached(&backend, search_term(name))?;
+        Some(self.resolved(&backend, name, &outcome, age))
     }
 
     /// The cached answer for a search term and its age; an expired one is returned too and
     /// refreshed in the background (the fetch runs in its own task, so it need not be awaited).
+    /// An expired answer that does not have the name is not returned: "no such job" could
+    /// have stopped being true (the job created since), so it is asked again first, and while
+    /// the server cannot be asked the reference is not reported at all.
     fn cached(self: &Arc<Self>, backend: &Arc<Backend>, term: &str) -> Option<(Duration, Arc<SearchOutcome>)> {
         let key: Key = (backend.origin.clone(), term.to_string());
-        let entry = self.cache.get(&key).filter(|e| usable_for_resolve(e, term))?;
+        let entry = self.entry(backend, &key).filter(|e| usable_for_resolve(e, term))?;
         let now = self.clock.now();
         if !entry.is_fresh(now) {
+            let positive = has_name(&entry.outcome.jobs, &term.to_lowercase());
             drop(self.fetch(backend, Depth::Resolve, key));
+            if !positive {
+                return None;
+            }
         }
         Some((entry.age(now), entry.outcome))
+    }
+
+    /// The verdict from an answer of `age`, saying why it was not renewed when it is stale.
+    fn resolved(&self, backend: &Backend, name: &str, outcome: &Arc<SearchOutcome>, age: Duration) -> Resolved {
+        let stale_because = match &*self.health.subscribe().borrow() {
+            Health::Unavailable(why) if age >= backend.settings.ttl => Some(why.clone()),
+            _ => None,
+        };
+        Resolved { resolution: self.judge(name, outcome), age: Some(age), stale_because }
     }
 
     /// The verdict on a reference name, asking the server if the cache has no fresh answer.
@@ -221,7 +336,7 @@ impl Resolver {
         if direct_verdict(name, &outcome).is_none() {
             self.widen_index(&backend, term).await;
         }
-        Resolved { resolution: self.judge(name, &outcome), age: Some(age) }
+        self.resolved(&backend, name, &outcome, age)
     }
 
     /// Before suggesting names for an unknown reference, asks for the first page of its first
@@ -229,7 +344,7 @@ impl Resolver {
     async fn widen_index(self: &Arc<Self>, backend: &Arc<Backend>, term: &str) {
         let Some(stem) = stem_of(term) else { return };
         let key: Key = (backend.origin.clone(), stem);
-        if self.cache.get(&key).is_none() {
+        if self.entry(backend, &key).is_none() {
             let _ = self.fetch(backend, Depth::FirstPage, key).await;
         }
     }
@@ -240,7 +355,10 @@ impl Resolver {
             return verdict;
         }
         let mut suggestions = self.suggestions(name, outcome);
-        let renamed = self.cache.renamed(name);
+        let renamed = self.cache.renamed(name).or_else(|| {
+            let backend = self.backend();
+            self.store(&backend)?.renamed(&backend.origin, &name.to_lowercase())
+        });
         if let Some(job) = &renamed {
             suggestions.retain(|j| j.id != job.id);
             suggestions.insert(0, job.clone());
@@ -266,7 +384,8 @@ impl Resolver {
         if self.cache.job_count() <= INDEX_SUGGESTION_LIMIT {
             self.cache.for_each_job(|ix| best.offer(ix.key(path), &ix.job));
         } else if let Some(stem) = stem_of(search_term(name)) {
-            if let Some(entry) = self.cache.get(&(self.backend().origin.clone(), stem)) {
+            let backend = self.backend();
+            if let Some(entry) = self.entry(&backend, &(backend.origin.clone(), stem)) {
                 for job in &entry.outcome.jobs {
                     best.offer(FoldedKey::new(match_key(job, name)).view(), job);
                 }
@@ -285,20 +404,31 @@ impl Resolver {
         let backend = self.backend();
         let term = search_term(typed);
         let mut incomplete = false;
+        // Persisted jobs whose name (or path) starts with what was typed: offered at once,
+        // whatever the server says (or cannot say) now.
+        let persisted = match self.store(&backend) {
+            Some(store) if !typed.is_empty() => store.complete(&backend.origin, typed, limit * 4),
+            _ => Vec::new(),
+        };
         if !term.is_empty() && backend.client.config_error().is_none() {
             // Reuse the term's own answer, or a complete answer for a shorter prefix of it: the
             // server's matches for "Highw" are among its matches for "High" whether it matches by
             // prefix or by substring. Either way its jobs are in the index, which is ranked below.
             let origin = &backend.origin;
-            let found = self.cache.get(&(origin.clone(), term.to_string())).or_else(|| {
-                term.char_indices()
-                    .map(|(i, _)| &term[..i])
-                    .filter(|p| !p.is_empty())
-                    .rev()
-                    .find_map(|p| self.cache.get(&(origin.clone(), p.to_string())).filter(|e| e.outcome.complete))
-            });
+            let found =
+                self.entry(&backend, &(origin.clone(), term.to_string())).or_else(|| {
+                    term.char_indices().map(|(i, _)| &term[..i]).filter(|p| !p.is_empty()).rev().find_map(|p| {
+                        self.entry(&backend, &(origin.clone(), p.to_string())).filter(|e| e.outcome.complete)
+                    })
+                });
             match found {
                 Some(entry) => incomplete |= !entry.outcome.complete,
+                // Answered from disk now, asked of the server in the background: the list is
+                // marked incomplete, so the editor asks again as the user types on.
+                None if !persisted.is_empty() => {
+                    drop(self.fetch(&backend, Depth::FirstPage, (origin.clone(), term.to_string())));
+                    incomplete = true;
+                }
                 None => {
                     match self.fetch(&backend, Depth::FirstPage, (backend.origin.clone(), term.to_string())).await {
                         Ok(outcome) => incomplete |= !outcome.complete,
@@ -307,7 +437,7 @@ impl Resolver {
                 }
             }
         }
-        let ranked = rank_completions(typed, &self.cache, limit);
+        let ranked = rank_completions(typed, &self.cache, &persisted, limit);
         incomplete |= ranked.len() > limit;
         Completions { jobs: ranked.into_iter().take(limit).collect(), incomplete }
     }
@@ -329,6 +459,9 @@ impl Resolver {
                         let ttl = if positive { backend.settings.ttl } else { backend.settings.negative_ttl };
                         let changed = this.cache.get(&slot.1).is_some_and(|old| old.outcome.jobs != outcome.jobs);
                         this.cache.insert(slot.1.clone(), outcome.clone(), this.clock.now(), ttl);
+                        if let Some(store) = this.store(&backend) {
+                            store.save(&slot.1.0, &slot.1.1, outcome, std::time::SystemTime::now());
+                        }
                         if changed {
                             this.changes.send_modify(|n| *n += 1);
                         }
@@ -402,10 +535,26 @@ impl Resolver {
     }
 }
 
-fn make_backend(client: Client, settings: Settings, health: &Arc<HealthSignal>, clock: &Arc<dyn Clock>) -> Backend {
+/// The backend for `settings`; the persisted cache of `previous` is kept when its place and
+/// bound are the same (so a settings change does not open the file again).
+fn make_backend(
+    client: Client,
+    settings: Settings,
+    health: &Arc<HealthSignal>,
+    clock: &Arc<dyn Clock>,
+    previous: Option<&Arc<LazyStore>>,
+) -> Backend {
     let origin: Arc<str> = client.origin().unwrap_or_default().into();
     let gate = Arc::new(HostGate::new(settings.max_concurrent, health.clone(), clock.clone()));
-    Backend { client, origin, gate, settings }
+    let store = match previous {
+        Some(p) if p.dir == settings.persist && p.max_jobs == settings.max_jobs => p.clone(),
+        _ => Arc::new(LazyStore {
+            dir: settings.persist.clone(),
+            max_jobs: settings.max_jobs,
+            store: std::sync::OnceLock::new(),
+        }),
+    };
+    Backend { client, origin, gate, settings, store }
 }
 
 /// A cached outcome answers a resolution if it is complete or already holds the exact name.
@@ -420,7 +569,7 @@ fn has_name(jobs: &[Arc<Job>], lower: &str) -> bool {
 }
 
 fn unavailable(err: &ApiError) -> Resolved {
-    Resolved { resolution: Resolution::Unavailable(err.to_unavailable()), age: None }
+    Resolved::of(Resolution::Unavailable(err.to_unavailable()))
 }
 
 fn sorted_by_path(mut jobs: Vec<Arc<Job>>) -> Vec<Arc<Job>> {
@@ -534,9 +683,9 @@ impl Ranker {
     }
 }
 
-/// Every job seen, ranked for the text typed (see [`Ranker`]); more than `limit` only when the
-/// prefix and substring matches alone are more.
-fn rank_completions(typed: &str, index: &Cache, limit: usize) -> Vec<Arc<Job>> {
+/// Every job seen, and `persisted` (jobs from the persisted cache), ranked for the text typed
+/// (see [`Ranker`]); more than `limit` only when the prefix and substring matches alone are more.
+fn rank_completions(typed: &str, index: &Cache, persisted: &[Arc<Job>], limit: usize) -> Vec<Arc<Job>> {
     let mut ranker = Ranker::new(typed);
     let path = is_path(typed);
     for fuzzy in [false, true] {
@@ -546,6 +695,11 @@ fn rank_completions(typed: &str, index: &Cache, limit: usize) -> Vec<Arc<Job>> {
             break;
         }
         index.for_each_job(|ix| ranker.offer(ix.key(path), &ix.job, fuzzy));
+        if !fuzzy {
+            for job in persisted {
+                ranker.offer(FoldedKey::new(if path { job.path() } else { job.name() }).view(), job, false);
+            }
+        }
     }
     ranker.finish()
 }
@@ -560,8 +714,7 @@ mod tests {
 
     fn resolver() -> Arc<Resolver> {
         let client = Client::new(&crate::api::ClientSettings::new(None, None));
-        let settings =
-            Settings { ttl: Duration::from_secs(60), negative_ttl: Duration::from_secs(10), max_concurrent: 2 };
+        let settings = Settings::in_memory(Duration::from_secs(60), Duration::from_secs(10), 2);
         Resolver::new(client, settings, Arc::new(clock::SystemClock))
     }
 
@@ -612,7 +765,7 @@ mod tests {
         let index = Cache::default();
         let outcome = Arc::new(SearchOutcome { jobs: pool, complete: true });
         index.insert(("https://s".into(), "h".into()), outcome, std::time::Instant::now(), Duration::from_secs(60));
-        let names: Vec<_> = rank_completions("highway", &index, 10).iter().map(|j| j.name().to_string()).collect();
+        let names: Vec<_> = rank_completions("highway", &index, &[], 10).iter().map(|j| j.name().to_string()).collect();
         assert_eq!(names, ["Highway", "Highway Upgrade 2024", "Old Highway", "Hihgway Depot"]);
     }
 
@@ -625,8 +778,7 @@ mod tests {
         async fn setup(config: SimConfig, clock: Arc<dyn Clock>) -> (Simulator, Arc<Resolver>) {
             let sim = Simulator::start(SimConfig { token: "t".into(), ..config }, 0).await.unwrap();
             let client = Client::new(&ClientSettings::new(Some(&sim.url()), Some("t")));
-            let settings =
-                Settings { ttl: Duration::from_secs(300), negative_ttl: Duration::from_secs(60), max_concurrent: 4 };
+            let settings = Settings::in_memory(Duration::from_secs(300), Duration::from_secs(60), 4);
             (sim, Resolver::new(client, settings, clock))
         }
 
@@ -698,12 +850,14 @@ mod tests {
             resolver.resolve("Riverside").await;
             resolver.resolve("Nope-Nope").await;
             assert_eq!(sim.requests(), 3, "two searches and one for suggestions");
-            // Past the negative TTL, "unknown" is served stale and refreshed in the background.
+            // Past the negative TTL, "unknown" is not served stale (the job may exist since):
+            // it is asked again first, and the cache-only path has no answer meanwhile.
             clock.advance(Duration::from_secs(2));
-            let stale = resolver.resolve("Nope-Nope").await;
-            assert!(matches!(stale.resolution, Resolution::Unknown { .. }));
-            assert_eq!(stale.age, Some(Duration::from_secs(61)));
-            wait_for(|| sim.requests_for("Nope-Nope") == 2).await;
+            assert!(resolver.resolve_cached("Nope-Nope").is_none());
+            let renewed = resolver.resolve("Nope-Nope").await;
+            assert!(matches!(renewed.resolution, Resolution::Unknown { .. }));
+            assert_eq!(renewed.age, Some(Duration::ZERO));
+            assert_eq!(sim.requests_for("Nope-Nope"), 2);
             assert_eq!(sim.requests_for("Riverside"), 1, "still fresh");
             // The cache-only path (used for diagnostics) refreshes stale answers too.
             clock.advance(Duration::from_secs(300));
@@ -712,6 +866,56 @@ mod tests {
             // The refreshed answer is fresh again.
             let fresh = resolver.resolve("Riverside").await;
             assert_eq!(fresh.age, Some(Duration::ZERO));
+        }
+
+        #[tokio::test]
+        async fn persisted_answers_after_a_restart_and_while_the_server_is_down() {
+            use crate::simulator::Fault;
+            let dir = tempfile::tempdir().unwrap();
+            let sim = Simulator::start(SimConfig { token: "t".into(), ..SimConfig::default() }, 0).await.unwrap();
+            let persisted = |clock: Arc<dyn Clock>| {
+                let client = Client::new(&ClientSettings::new(Some(&sim.url()), Some("t")));
+                let settings = Settings {
+                    persist: Some(dir.path().to_path_buf()),
+                    max_jobs: 1000,
+                    ..Settings::in_memory(Duration::from_secs(300), Duration::from_secs(60), 4)
+                };
+                Resolver::new(client, settings, clock)
+            };
+            let first = persisted(Arc::new(clock::SystemClock));
+            assert!(matches!(first.resolve("Riverside").await.resolution, Resolution::Found(_)));
+            assert!(matches!(first.resolve("Nope-Nope").await.resolution, Resolution::Unknown { .. }));
+            first.complete("Highway", 10).await;
+            first.flush_cache();
+            drop(first);
+            let asked = sim.requests();
+            // A new process: fresh answers come from disk, with no request.
+            let clock = Arc::new(ManualClock::default());
+            let second = persisted(clock.clone());
+            let found = second.resolve("Riverside").await;
+            assert!(matches!(found.resolution, Resolution::Found(_)), "{found:?}");
+            assert!(matches!(second.resolve("Nope-Nope").await.resolution, Resolution::Unknown { .. }));
+            assert!(second.resolve_cached("Riverside").is_some());
+            assert_eq!(sim.requests(), asked, "nothing asked of the server");
+            // Completion offers persisted jobs at once (and asks the server in the background).
+            let offered = second.complete("Highw", 10).await;
+            assert!(offered.jobs.iter().any(|j| j.name() == "Highway Upgrade 2024"), "{offered:?}");
+            assert!(offered.incomplete, "the editor asks again as the user types on");
+            // Past every TTL with the server down: the found job is still served, saying why it
+            // was not checked again; the unknown one is not reported at all.
+            sim.set_fault(Fault::Outage);
+            clock.advance(Duration::from_secs(400));
+            let _ = second.resolve("Riverside").await; // the refresh fails in the background
+            wait_for(|| matches!(&*second.subscribe_health().borrow(), Health::Unavailable(_))).await;
+            let stale = second.resolve("Riverside").await;
+            assert!(matches!(stale.resolution, Resolution::Found(_)), "{stale:?}");
+            assert!(matches!(stale.stale_because, Some(crate::model::Unavailable::Unreachable(_))), "{stale:?}");
+            assert!(stale.age.unwrap() >= Duration::from_secs(400));
+            let unknown = second.resolve("Nope-Nope").await;
+            assert!(matches!(unknown.resolution, Resolution::Unavailable(_)), "{unknown:?}");
+            let offline = second.complete("Highw", 10).await;
+            assert!(offline.jobs.iter().any(|j| j.name() == "Highway Upgrade 2024"), "completion works offline");
+            assert!(second.take_cache_warnings().is_empty());
         }
 
         #[tokio::test]
@@ -728,7 +932,7 @@ mod tests {
             // A cache that still holds an old answer (a job since renamed): the refresh differs.
             let renamed = Resolver::new(
                 Client::new(&ClientSettings::new(Some(&sim.url()), Some("t"))),
-                Settings { ttl: Duration::from_secs(300), negative_ttl: Duration::from_secs(60), max_concurrent: 4 },
+                Settings::in_memory(Duration::from_secs(300), Duration::from_secs(60), 4),
                 clock.clone(),
             );
             renamed.cache.insert(
@@ -756,10 +960,7 @@ mod tests {
             // A new token (reconfigure) gets a fresh try at once.
             sim.set_fault(crate::simulator::Fault::None);
             let client = Client::new(&ClientSettings::new(Some(&sim.url()), Some("t")));
-            resolver.reconfigure(
-                client,
-                Settings { ttl: Duration::from_secs(1), negative_ttl: Duration::from_secs(1), max_concurrent: 1 },
-            );
+            resolver.reconfigure(client, Settings::in_memory(Duration::from_secs(1), Duration::from_secs(1), 1));
             assert!(matches!(resolver.resolve("Riverside").await.resolution, Resolution::Found(_)));
         }
 

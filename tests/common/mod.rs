@@ -23,6 +23,21 @@ pub const TOKEN: &str = "tok-TEST-8d1e5b";
 pub const BIN: &str = env!("CARGO_BIN_EXE_synergy-ls");
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// A fresh folder for one process's persisted job cache, so tests never share answers through
+/// the user's cache directory (simulators on reused ports serve different data). Under the
+/// system's temporary folder, in `synergy-ls-test-caches/` (the test command empties it).
+pub fn fresh_cache_dir() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join("synergy-ls-test-caches").join(format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("test cache folder");
+    dir.to_string_lossy().into_owned()
+}
+
 pub async fn simulator() -> Simulator {
     Simulator::start(SimConfig { token: TOKEN.into(), ..SimConfig::default() }, 0).await.expect("simulator starts")
 }
@@ -60,6 +75,7 @@ impl Lsp {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        cmd.env("SYNERGY_CACHE_DIR", fresh_cache_dir());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -296,7 +312,24 @@ impl Lsp {
         messages.into_iter().map(|m| m["params"].clone()).collect()
     }
 
+    /// In process, the environment is the test process's: the fresh cache folder goes in the
+    /// settings instead (unless the test chose one).
+    fn isolated(&self, mut init_options: Value) -> Value {
+        if self.child.is_some() {
+            return init_options;
+        }
+        if !init_options.is_object() {
+            init_options = json!({});
+        }
+        let cache = init_options.as_object_mut().unwrap().entry("cache").or_insert_with(|| json!({}));
+        if let Some(cache) = cache.as_object_mut() {
+            cache.entry("directory").or_insert_with(|| json!(fresh_cache_dir()));
+        }
+        init_options
+    }
+
     pub async fn initialize(&mut self, init_options: Value, extra_caps: Value) -> Value {
+        let init_options = self.isolated(init_options);
         let caps = client_capabilities(extra_caps);
         let result = self
             .request(
@@ -316,6 +349,7 @@ impl Lsp {
         init_options: Value,
         extra_caps: Value,
     ) -> Value {
+        let init_options = self.isolated(init_options);
         let caps = client_capabilities(extra_caps);
         let folders: Vec<Value> = folders
             .iter()
