@@ -861,6 +861,157 @@ async fn fixing(size: &Size) {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// The persisted job cache (issue 13): a cache of 100,000 jobs written as the server writes it,
+/// then new server processes started on it.
+async fn persisted(size: &Size) {
+    use synergy_ls::resolve::cache::SearchOutcome;
+    use synergy_ls::resolve::persist::{self, Store};
+    let total = size.pick(100_000, 2_000);
+    let known = size.pick(1_000, 50);
+    let wire = data::numbered_jobs("Lot", total, 6);
+    let jobs: Vec<std::sync::Arc<synergy_ls::model::Job>> =
+        wire.iter().cloned().filter_map(|w| w.into_job()).map(std::sync::Arc::new).collect();
+    let sim = sim_with(wire, 100, Duration::from_millis(2)).await;
+    let origin: std::sync::Arc<str> =
+        synergy_ls::api::Client::new(&synergy_ls::api::ClientSettings::new(Some(&sim.url()), Some(TOKEN)))
+            .origin()
+            .unwrap()
+            .into();
+    let dir = tempfile::tempdir().unwrap();
+    let wrote = Instant::now();
+    {
+        let store = Store::open(dir.path(), 200_000).unwrap();
+        let now = std::time::SystemTime::now();
+        // Each of the first `known` jobs as a name's own answer; the rest as first pages of
+        // prefixes (100 jobs each), as completion leaves them.
+        for job in &jobs[..known] {
+            let outcome = std::sync::Arc::new(SearchOutcome { jobs: vec![job.clone()], complete: true });
+            store.save(&origin, job.name(), &outcome, now);
+        }
+        for (i, chunk) in jobs[known..].chunks(100).enumerate() {
+            let outcome = std::sync::Arc::new(SearchOutcome { jobs: chunk.to_vec(), complete: false });
+            store.save(&origin, &format!("Lot prefix {i}"), &outcome, now);
+        }
+        store.flush();
+    }
+    let wrote = wrote.elapsed();
+    let (stats, bytes) = persist::stats(dir.path()).unwrap();
+    row(
+        &format!("cache size on disk, {} jobs (written in {})", stats[0].jobs, ms(wrote)),
+        mb(bytes),
+        "< 40 MB",
+        (total >= 100_000).then_some(bytes < 40_000_000),
+    );
+    let cache_env = dir.path().to_string_lossy().into_owned();
+    let spawn =
+        || Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN), ("SYNERGY_CACHE_DIR", &cache_env)]);
+    let text: String = jobs[..known].iter().map(|j| format!("See job:\"{}\".\n", j.name())).collect();
+    let (mut init, mut first_diagnostics, mut completions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut diagnostics_requests = 0;
+    for round in 0..size.pick(21, 2) {
+        let mut lsp = spawn();
+        let start = Instant::now();
+        lsp.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}})).await;
+        let took = start.elapsed();
+        lsp.notify("initialized", json!({})).await;
+        let asked = sim.requests();
+        let opened = open_and_wait(&mut lsp, URI, &text, 0).await;
+        diagnostics_requests += sim.requests() - asked;
+        // The first completion of this process, on a prefix no answer was kept for.
+        let typed = if size.full { format!("job:\"Lot 0{:02}", 10 + round) } else { "job:\"Lot 001".to_string() };
+        lsp.open("file:///bench/complete.md", "markdown", &typed).await;
+        // Its own lookup (the unfinished name) is not what is timed.
+        lsp.notification("textDocument/publishDiagnostics", |p| p["uri"] == "file:///bench/complete.md").await;
+        let pos = json!({"textDocument": {"uri": "file:///bench/complete.md"}, "position": {"line": 0, "character": typed.len()}});
+        let start = Instant::now();
+        let list = lsp.request("textDocument/completion", pos).await;
+        let completed = start.elapsed();
+        assert!(!list["items"].as_array().unwrap().is_empty(), "{typed}: {list}");
+        // The first spawn after a build reads the binary from disk; it is not counted.
+        if round > 0 || !size.full {
+            init.push(took);
+            first_diagnostics.push(opened);
+            completions.push(completed);
+        }
+        lsp.shutdown().await;
+    }
+    let rounds = size.pick(21, 2);
+    latencies(
+        &format!(
+            "restart, open a document with {known} distinct known names → diagnostics ({diagnostics_requests} API requests in {rounds} restarts)"
+        ),
+        first_diagnostics,
+        "0 requests; < 50 ms",
+        Some(Duration::from_millis(50)).filter(|_| diagnostics_requests == 0),
+    );
+    latencies(
+        &format!("first completion after a restart, {} persisted jobs", stats[0].jobs),
+        completions,
+        "p99 < 5 ms",
+        Some(Duration::from_millis(5)),
+    );
+    latencies(
+        &format!("`initialize` answered with a {}-job cache", stats[0].jobs),
+        init,
+        "< 20 ms",
+        Some(Duration::from_millis(20)),
+    );
+
+    // Warm hovers while 10,000 answers arrive and are written, beside the same without the
+    // persisted cache.
+    let burst = size.pick(10_000, 100);
+    let names: String = jobs[known..known + burst].iter().map(|j| format!("job:\"{}\"\n", j.name())).collect();
+    let mut p99s = Vec::new();
+    for persist in [false, true] {
+        let fresh = tempfile::tempdir().unwrap();
+        let fresh_env = fresh.path().to_string_lossy().into_owned();
+        let mut lsp =
+            Lsp::spawn(&[("SYNERGY_URL", &sim.url()), ("SYNERGY_TOKEN", TOKEN), ("SYNERGY_CACHE_DIR", &fresh_env)]);
+        lsp.initialize(json!({"cache": {"persist": persist}}), json!(null)).await;
+        open_and_wait(&mut lsp, URI, "job:\"Lot 000001\"\n", 0).await;
+        let before = sim.requests();
+        lsp.open("file:///bench/burst.md", "markdown", &names).await;
+        let mut samples = Vec::new();
+        let until = Instant::now() + Duration::from_secs(60);
+        let pos = json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 6}});
+        // Hover until the server has been asked for every name of the burst.
+        while sim.requests() < before + burst as u64 && Instant::now() < until {
+            let start = Instant::now();
+            lsp.request("textDocument/hover", pos.clone()).await;
+            samples.push(start.elapsed());
+        }
+        lsp.diagnostics("file:///bench/burst.md", |d| d.is_empty()).await;
+        let kept = if persist {
+            lsp.shutdown().await;
+            let (s, _) = persist::stats(fresh.path()).unwrap();
+            format!(", {} jobs written", s.first().map_or(0, |s| s.jobs))
+        } else {
+            lsp.shutdown().await;
+            String::new()
+        };
+        samples.sort();
+        p99s.push(percentile(&samples, 0.99));
+        latencies(
+            &format!(
+                "warm hover while {burst} answers arrive, persisted cache {}{kept}",
+                if persist { "on" } else { "off" }
+            ),
+            samples,
+            "p99 < 2 ms",
+            None,
+        );
+    }
+    // The writes' effect: the p99 with the cache on against off, in the same run (within a
+    // fifth, or 0.2 ms, of noise).
+    let (off, on) = (p99s[0], p99s[1]);
+    row(
+        "effect of writing answers on the warm hover p99 during that burst",
+        format!("{} on vs {} off = {:.2}×", ms(on), ms(off), on.as_secs_f64() / off.as_secs_f64()),
+        "no effect",
+        Some(on <= off.mul_f64(1.2) + Duration::from_micros(200)),
+    );
+}
+
 #[allow(clippy::print_stdout)]
 #[tokio::main]
 async fn main() {
@@ -890,6 +1041,7 @@ async fn main() {
     scenario!(check_vs_rg);
     scenario!(workspace);
     scenario!(fixing);
+    scenario!(persisted);
     println!("\nwall time {:.1} s{}", wall.elapsed().as_secs_f64(), if size.full { "" } else { " (smoke sizes)" });
     let missed = MISSED.load(std::sync::atomic::Ordering::Relaxed);
     if missed > 0 {

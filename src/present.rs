@@ -441,6 +441,10 @@ fn code(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn present_hover_has(resolved: &Resolved, text: &str) -> bool {
+        hover("Riverside", resolved, None).contains(text)
+    }
     use crate::model::JobParts;
     use expect_test::expect;
     use std::sync::Arc;
@@ -538,6 +542,14 @@ mod tests {
             &Resolved::of(Resolution::Unavailable(Unavailable::Unreachable("connection refused".into()))),
             None,
         );
+        // An old answer the server could not renew says so; a fresh one only its age.
+        let job = Arc::new(crate::model::Job::named("1_1", "Riverside", "Riverside"));
+        let mut old = Resolved::of(Resolution::Found(job));
+        old.age = Some(Duration::from_secs(3 * 86_400 + 5));
+        assert_eq!(checked_note(&old).as_deref(), Some("checked 3 days ago"));
+        old.stale_because = Some(Unavailable::Unreachable("connection refused".into()));
+        assert_eq!(checked_note(&old).as_deref(), Some("checked 3 days ago · server unreachable"));
+        assert!(present_hover_has(&old, "_checked 3 days ago · server unreachable_"));
         expect![[r#"
             ### `Riverside` not checked
 

@@ -292,7 +292,10 @@ impl LanguageServer for Server {
         let _ = guarded("initialized", self.on_initialized()).await;
     }
 
+    /// Answers once the persisted cache has written what it was given, so a restart finds it.
     async fn shutdown(&self) -> Result<()> {
+        let resolver = self.state.resolver.clone();
+        let _ = tokio::task::spawn_blocking(move || resolver.flush_cache()).await;
         Ok(())
     }
 

@@ -405,9 +405,11 @@ impl Resolver {
         let term = search_term(typed);
         let mut incomplete = false;
         // Persisted jobs whose name (or path) starts with what was typed: offered at once,
-        // whatever the server says (or cannot say) now.
+        // whatever the server says (or cannot say) now. The first `limit + 1` in name order
+        // (one more tells the list is incomplete): reading every match of a short prefix
+        // among 100,000 jobs to rank them by length would cost more than a keystroke allows.
         let persisted = match self.store(&backend) {
-            Some(store) if !typed.is_empty() => store.complete(&backend.origin, typed, limit * 4),
+            Some(store) if !typed.is_empty() => store.complete(&backend.origin, typed, limit + 1),
             _ => Vec::new(),
         };
         if !term.is_empty() && backend.client.config_error().is_none() {

@@ -55,7 +55,9 @@ pub const FILE_NAME: &str = "cache.sqlite3";
 /// How long a write waits for another process's write to finish before it gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the writer waits for more answers before committing a batch.
-const BATCH_WINDOW: Duration = Duration::from_millis(5);
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+/// Jobs written between two counts of the table for eviction (a count reads the whole index).
+const EVICT_CHECK_EVERY: usize = 2_000;
 /// The most answers committed in one transaction.
 const BATCH_MAX: usize = 512;
 
@@ -179,15 +181,15 @@ impl Store {
         };
         make_private_dir(dir).map_err(|e| cannot(&e))?;
         let (conn, note) = open_file(&path).map_err(|e| cannot(&e))?;
-        if let Some(note) = &note {
-            tracing::warn!("{note}"); // one log line; the new file works, nothing to tell
-        }
         let shared = Arc::new(Shared {
             path: path.clone(),
             broken: AtomicBool::new(false),
             warning: Mutex::new(None),
             warned: AtomicBool::new(false),
         });
+        if let Some(note) = note {
+            shared.warn(note); // told once: what the user had is gone, a new file works
+        }
         let writer_conn = open_connection(&path).map_err(|e| cannot(&e))?;
         let (tx, rx) = mpsc::channel();
         let thread_shared = shared.clone();
@@ -508,7 +510,10 @@ fn server_id(conn: &Connection, server: &str) -> rusqlite::Result<Option<i64>> {
 
 /// The writer thread: batches answers into transactions until the store is dropped.
 fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Op>, max_jobs: usize, shared: &Shared) {
+    lower_thread_priority();
     let mut servers: HashMap<Arc<str>, i64> = HashMap::new();
+    // Jobs written since the tables were last counted; the first batch counts.
+    let mut unchecked = EVICT_CHECK_EVERY;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         let deadline = std::time::Instant::now() + BATCH_WINDOW;
@@ -527,7 +532,12 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Op>, max_jobs: usize, sha
             }
         }
         if !saves.is_empty() && !shared.broken.load(Ordering::SeqCst) {
-            if let Err(e) = write_batch(&mut conn, &mut servers, &saves, max_jobs) {
+            unchecked += saves.iter().map(|s| s.2.jobs.len().max(1)).sum::<usize>();
+            let evict = unchecked >= EVICT_CHECK_EVERY.min(max_jobs / 10 + 1);
+            if evict {
+                unchecked = 0;
+            }
+            if let Err(e) = write_batch(&mut conn, &mut servers, &saves, evict.then_some(max_jobs)) {
                 servers.clear();
                 shared.failed("written", &e);
             }
@@ -542,7 +552,7 @@ fn write_batch(
     conn: &mut Connection,
     servers: &mut HashMap<Arc<str>, i64>,
     saves: &[(Arc<str>, String, Arc<SearchOutcome>, SystemTime)],
-    max_jobs: usize,
+    evict_to: Option<usize>,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for (server, term, outcome, fetched) in saves {
@@ -586,8 +596,22 @@ fn write_batch(
         )?
         .execute(params![sid, term, term_verdict(term, outcome), outcome.complete, at, Value::Array(ids).to_string()])?;
     }
-    evict(&tx, max_jobs)?;
+    if let Some(max) = evict_to {
+        evict(&tx, max)?;
+    }
     tx.commit()
+}
+
+/// Gives the writer thread a lower scheduling priority (nice 10 on Linux, where a thread has
+/// its own), so writing never takes the CPU from answering the editor.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take and return plain integers; on Linux PRIO_PROCESS
+    // with a thread ID sets that thread's nice value only.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
 }
 
 /// Keeps at most `max` jobs and `max` terms: the least recently seen (fetched) go.
