@@ -411,12 +411,18 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// A connection with the settings every one needs.
+/// Each connection's page cache is kept small (the operating system caches the file anyway):
+/// the language server's memory target counts every megabyte.
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB)?;
     Ok(conn)
 }
+
+/// SQLite's page cache per connection, as `PRAGMA cache_size` takes it (negative: KiB).
+const PAGE_CACHE_KIB: i64 = -512;
 
 /// Opens the cache file, making it (mode 0600) and its schema if needed, setting aside one
 /// that is not a database or has another schema. The note says what was set aside.
@@ -542,6 +548,8 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Op>, max_jobs: usize, sha
                 shared.failed("written", &e);
             }
         }
+        // What the batch's pages and statements took goes back to the allocator.
+        let _ = conn.release_memory();
         for done in flushes {
             let _ = done.send(());
         }
