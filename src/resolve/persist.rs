@@ -412,14 +412,20 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// A connection with the settings every one needs.
 /// Each connection's page cache is kept small (the operating system caches the file anyway):
-/// the language server's memory target counts every megabyte.
+/// the language server's memory target counts every megabyte; so is the log left on disk.
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
     Ok(conn)
 }
+
+/// What the write-ahead log is cut back to after a checkpoint (`PRAGMA journal_size_limit`,
+/// bytes): a small page cache spills a big batch into the log, which otherwise keeps its
+/// largest size on disk for good.
+const WAL_LIMIT_BYTES: i64 = 1 << 20;
 
 /// SQLite's page cache per connection, as `PRAGMA cache_size` takes it (negative: KiB).
 const PAGE_CACHE_KIB: i64 = -512;
@@ -547,6 +553,13 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Op>, max_jobs: usize, sha
                 servers.clear();
                 shared.failed("written", &e);
             }
+        }
+        if !flushes.is_empty() {
+            // A flush comes at the end of a run: the log goes into the file and is emptied,
+            // as far as other processes' readers allow, without waiting for them.
+            let _ = conn.busy_timeout(Duration::ZERO);
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
         }
         // What the batch's pages and statements took goes back to the allocator.
         let _ = conn.release_memory();
