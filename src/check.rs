@@ -79,6 +79,9 @@ pub struct Options {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
+    /// The path as shown to the user (as typed, joined with what the walk found); in JSON
+    /// with `/` separators on Windows too ([`report::portable_path`]).
+    #[serde(serialize_with = "report::serialize_portable_path")]
     pub path: Arc<str>,
     pub line: usize,
     pub column: usize,
@@ -312,7 +315,7 @@ pub fn apply_fixes(
     let outcomes = for_each_parallel(&report.fixable, |file| {
         let (old, new) = rewrite(file, scanner)?;
         match mode {
-            FixMode::Diff => Ok(Some(report::unified_diff(&file.shown, &old, &new))),
+            FixMode::Diff => Ok(Some(report::unified_diff(&report::portable_path(&file.shown), &old, &new))),
             _ => write_beside(&file.path, new.as_bytes(), file.stamp).map(|()| None),
         }
     });
@@ -440,9 +443,12 @@ fn write_beside(path: &Path, bytes: &[u8], read: Stamp) -> Result<(), String> {
     Ok(())
 }
 
+/// A walked path as the human report shows it: what the user typed, then the platform's
+/// separators (`docs\\sub\\a.md` on Windows, as ripgrep shows it), without a leading `./`
+/// (or `.\\`). Machine-read formats use `/` ([`report::portable_path`]).
 pub(crate) fn display_path(path: &Path) -> String {
-    let s = path.strip_prefix("./").unwrap_or(path).display().to_string();
-    if cfg!(windows) { s.replace('\\', "/") } else { s }
+    let path = path.strip_prefix(".").ok().filter(|rest| !rest.as_os_str().is_empty()).unwrap_or(path);
+    path.display().to_string()
 }
 
 /// Where walker threads report each distinct name once, and learn which names are settled

@@ -428,17 +428,15 @@ pub fn file_layer_at(path: &std::path::Path) -> Result<Value, String> {
     serde_json::to_value(table).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Runs `tokenCommand` and returns its trimmed output. The error never contains the output.
+/// Runs `tokenCommand` through the platform's shell and returns the first line it printed,
+/// trimmed. The error never contains the output.
+///
+/// On Windows the command goes to `cmd.exe /D /S /C "<command>"` verbatim (`raw_arg`): cmd.exe
+/// does not understand the `\"` escaping that `.arg()` applies, so `type "C:\my token.txt"`
+/// would fail. `/S` makes cmd.exe strip only the outer quotes, `/D` skips AutoRun commands
+/// (Node's `shell: true` spawns the same way). Elsewhere it is `sh -c <command>`.
 pub async fn run_token_command(command: &str) -> Result<Secret, String> {
-    let mut cmd = if cfg!(windows) {
-        let mut c = tokio::process::Command::new("cmd");
-        c.arg("/C").arg(command);
-        c
-    } else {
-        let mut c = tokio::process::Command::new("sh");
-        c.arg("-c").arg(command);
-        c
-    };
+    let mut cmd = shell_command(command);
     cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
     let out = tokio::time::timeout(std::time::Duration::from_secs(30), cmd.output())
         .await
@@ -453,6 +451,22 @@ pub async fn run_token_command(command: &str) -> Result<Secret, String> {
         return Err(format!("tokenCommand `{command}` printed nothing"));
     }
     Ok(Secret::new(token))
+}
+
+/// `command` as the platform's shell runs it (see [`run_token_command`]).
+#[cfg(windows)]
+fn shell_command(command: &str) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("cmd");
+    c.raw_arg(format!("/D /S /C \"{command}\""));
+    c
+}
+
+/// `command` as the platform's shell runs it (see [`run_token_command`]).
+#[cfg(not(windows))]
+fn shell_command(command: &str) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("sh");
+    c.arg("-c").arg(command);
+    c
 }
 
 #[cfg(test)]
@@ -535,11 +549,43 @@ mod tests {
         assert!(file_layer(dir.path()).unwrap_err().contains("not valid TOML"));
     }
 
+    #[cfg(not(windows))]
     #[tokio::test]
     async fn token_command() {
         assert_eq!(run_token_command("echo ' tok '").await.unwrap().expose(), "tok");
         let err = run_token_command("echo abc$((40+2)); exit 3").await.unwrap_err();
         assert!(err.contains("failed") && !err.contains("abc42"), "{err}");
         assert!(run_token_command("true").await.unwrap_err().contains("printed nothing"));
+    }
+
+    /// cmd.exe syntax, run under Wine by scripts/windows: quotes, spaces, `&&`, exit codes.
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn token_command() {
+        assert_eq!(run_token_command("echo  tok ").await.unwrap().expose(), "tok");
+        let err = run_token_command("echo abc4^2 && exit /b 3").await.unwrap_err();
+        assert!(err.contains("failed") && !err.contains("abc42"), "{err}");
+        assert!(run_token_command("rem nothing").await.unwrap_err().contains("printed nothing"));
+    }
+
+    /// A token in a file whose path has spaces, read the way the README says (`type "…"` on
+    /// Windows, `cat '…'` elsewhere): the quoting reaches the shell unchanged.
+    #[tokio::test]
+    async fn token_command_with_a_quoted_path_with_spaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("my folder");
+        std::fs::create_dir(&folder).unwrap();
+        let file = folder.join("my token.txt");
+        std::fs::write(&file, "tok-in-file-77\r\n").unwrap();
+        let command =
+            if cfg!(windows) { format!("type \"{}\"", file.display()) } else { format!("cat '{}'", file.display()) };
+        assert_eq!(run_token_command(&command).await.unwrap().expose(), "tok-in-file-77", "{command}");
+        let missing = folder.join("no such file.txt");
+        let command = if cfg!(windows) {
+            format!("type \"{}\"", missing.display())
+        } else {
+            format!("cat '{}'", missing.display())
+        };
+        assert!(run_token_command(&command).await.unwrap_err().contains("failed"), "{command}");
     }
 }

@@ -22,24 +22,31 @@ use synergy_ls::simulator::{self, Fault, MatchMode, SimConfig, Simulator};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's options, as numbered by `mi_option_e` in the mimalloc 3 that `libmimalloc-sys`
-/// (pinned in Cargo.lock) builds; that crate's own constants follow mimalloc 2's numbering.
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 /// Runs before `main` and before the first allocation reserves mimalloc's arena, which is when
 /// these options are read (`MIMALLOC_*` variables still override them). With mimalloc's
 /// defaults the arena is committed eagerly and freed pages are purged after 1 s, so memory
 /// freed after decoding responses stayed resident: 100,000 cached jobs cost 88 MB of RSS
 /// instead of 53 MB, and an idle server 17 MB instead of 10 MB (README, "Performance").
 /// Purging after 100 ms costs the edit latency about 0.3 ms at p50 (measured at 10 ms).
-#[cfg(target_os = "linux")]
+///
+/// The pointer goes where each platform's C runtime finds start-up functions, as the `ctor`
+/// crate places them: ELF's `.init_array`, Mach-O's `__mod_init_func`, and the MSVC/MinGW
+/// CRT's `.CRT$XCU` table on Windows.
 #[used]
-#[unsafe(link_section = ".init_array")]
+#[cfg_attr(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    unsafe(link_section = ".init_array")
+)]
+#[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__mod_init_func"))]
+#[cfg_attr(windows, unsafe(link_section = ".CRT$XCU"))]
 static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
 
-#[cfg(target_os = "linux")]
 extern "C" fn tune_allocator() {
+    // mimalloc's options, as numbered by `mi_option_e` in the mimalloc 3 that
+    // `libmimalloc-sys` (pinned in Cargo.lock) builds; that crate's own constants follow
+    // mimalloc 2's numbering.
+    const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: plain stores into mimalloc's option table, before any thread exists.
     unsafe {
         libmimalloc_sys::mi_option_set_default(MI_OPTION_ARENA_EAGER_COMMIT, 0);

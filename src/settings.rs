@@ -96,7 +96,11 @@ mod tests {
     async fn token_command_runs_once_per_command_and_errors_are_apart() {
         let dir = tempfile::tempdir().unwrap();
         let count = dir.path().join("runs");
-        let cmd = format!("echo x >> '{}'; echo tok-ASSEMBLE-1", count.display());
+        let cmd = if cfg!(windows) {
+            format!("echo x>> \"{}\" & echo tok-ASSEMBLE-1", count.display())
+        } else {
+            format!("echo x >> '{}'; echo tok-ASSEMBLE-1", count.display())
+        };
         let mut layers = Layers::default();
         layers.set(
             Source::EditorSettings,

@@ -47,6 +47,23 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
+/// A path as the human report shows it on this platform: `docs/a.md` is `docs\\a.md` on
+/// Windows (as typed, then the platform's separators, as ripgrep shows paths).
+fn native(path: &str) -> String {
+    if cfg!(windows) { path.replace('/', "\\") } else { path.to_string() }
+}
+
+/// Human output with the platform's separators made `/` after checking they are there, so one
+/// expected text serves every platform.
+fn with_slashes(output: &str) -> String {
+    if cfg!(windows) {
+        assert!(output.contains("docs\\"), "paths are shown with the platform's separators: {output}");
+        output.replace("docs\\", "docs/")
+    } else {
+        output.to_string()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn human_output_and_exit_codes() {
     let sim = simulator().await;
@@ -69,9 +86,9 @@ async fn human_output_and_exit_codes() {
           = help: job:Riverside or job:"Riverside Park"
 
     "#]]
-    .assert_eq(&text(&out.stdout));
+    .assert_eq(&with_slashes(&text(&out.stdout)));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("note: skipped docs/latin1.txt: not UTF-8"), "{stderr}");
+    assert!(stderr.contains(&format!("note: skipped {}: not UTF-8", native("docs/latin1.txt"))), "{stderr}");
     assert!(!stderr.contains("image.png"), "binary files are skipped quietly: {stderr}");
     assert!(stderr.ends_with("synergy-ls: 1 problem, 1 note in 3 references across 2 files\n"), "{stderr}");
 
@@ -353,11 +370,15 @@ fn fixable_tree() -> tempfile::TempDir {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
-    use std::os::unix::fs::PermissionsExt;
     let sim = simulator().await;
     let dir = fixable_tree();
+    #[cfg(unix)]
     let mixed = dir.path().join("docs/mixed.txt");
-    std::fs::set_permissions(&mixed, std::fs::Permissions::from_mode(0o640)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&mixed, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
     let read = |rel: &str| std::fs::read(dir.path().join(rel)).unwrap();
     let (crlf_before, mixed_before) = (read("docs/crlf.md"), read("docs/mixed.txt"));
     let mixed_before = mixed_before.clone();
@@ -397,21 +418,25 @@ async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
     let out = check(dir.path(), &sim.url(), TOKEN, &["--fix"]).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("fixed docs/crlf.md: 2 references\n"), "{stderr}");
-    assert!(stderr.contains("fixed docs/mixed.txt: 1 reference\n"), "{stderr}");
+    assert!(stderr.contains(&format!("fixed {}: 2 references\n", native("docs/crlf.md"))), "{stderr}");
+    assert!(stderr.contains(&format!("fixed {}: 1 reference\n", native("docs/mixed.txt"))), "{stderr}");
     assert!(stderr.contains("synergy-ls: fixed 5 references in 3 files; 2 need a choice\n"), "{stderr}");
     assert!(stderr.ends_with("synergy-ls: 1 problem, 1 note in 8 references across 4 files\n"), "{stderr}");
     assert_eq!(read("docs/Meeting notes.md"), b"a job:Riverside\rb job:Riverside\n");
     // GNU patch applies the diff to a copy and gets the same bytes as --fix.
+    #[cfg(unix)]
     let patched = std::process::Command::new("patch")
         .args(["-p0", "--batch", "--quiet", "-i"])
         .arg(&patch_file)
         .current_dir(copy.path())
         .output()
         .expect("patch runs");
-    assert!(patched.status.success(), "{}{}", text(&patched.stdout), text(&patched.stderr));
-    for rel in ["docs/crlf.md", "docs/mixed.txt", "docs/fine.md", "docs/Meeting notes.md"] {
-        assert_eq!(std::fs::read(copy.path().join(rel)).unwrap(), read(rel), "{rel}: patch -p0 and --fix differ");
+    #[cfg(unix)]
+    {
+        assert!(patched.status.success(), "{}{}", text(&patched.stdout), text(&patched.stderr));
+        for rel in ["docs/crlf.md", "docs/mixed.txt", "docs/fine.md", "docs/Meeting notes.md"] {
+            assert_eq!(std::fs::read(copy.path().join(rel)).unwrap(), read(rel), "{rel}: patch -p0 and --fix differ");
+        }
     }
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Riversde") && stdout.contains("job:Drainage"), "{stdout}");
@@ -421,7 +446,11 @@ async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
         "\u{feff}# Plan\r\nSee 😀 job:Riverside and job:\"Highway Upgrade 2024\".\r\nAlso job:Riversde\r\n"
     );
     assert_eq!(read("docs/mixed.txt"), b"a job:Riverside\nb\r\nc job:Drainage");
-    assert_eq!(std::fs::metadata(&mixed).unwrap().permissions().mode() & 0o777, 0o640, "permissions kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&mixed).unwrap().permissions().mode() & 0o777, 0o640, "permissions kept");
+    }
     let leftovers: Vec<_> =
         std::fs::read_dir(dir.path().join("docs")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 4, "no temporary file left beside: {leftovers:?}");
@@ -436,6 +465,8 @@ async fn fix_writes_only_the_safe_fixes_and_every_other_byte_stays() {
 
 /// A file that is read-only, or a link (the file it names is fixed; the link stays a link), or
 /// not UTF-8 any more by the time it is fixed.
+// Unix only: modes, symbolic links (which need a privilege on Windows), set-user-ID and owners.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn fix_leaves_alone_what_it_must_not_write() {
     use std::os::unix::fs::PermissionsExt;

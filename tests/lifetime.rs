@@ -74,8 +74,14 @@ async fn exit_without_shutdown_is_exit_code_1() {
 #[tokio::test]
 async fn the_editor_process_gone_ends_the_server() {
     let sim = simulator().await;
-    // A stand-in for the editor: a process the test owns and can end.
-    let mut editor = std::process::Command::new("sleep").arg("60").spawn().expect("sleep starts");
+    // A stand-in for the editor: a process the test owns and can end (the simulator, which
+    // runs until it is ended, on every platform).
+    let mut editor = std::process::Command::new(BIN)
+        .args(["simulate", "--port", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the stand-in editor starts");
     let mut lsp = busy_server(&sim, json!({"processId": editor.id()})).await;
     // Still alive while its editor is.
     assert!(lsp.exited_within(Duration::from_millis(1200)).await.is_none(), "ended while the editor was alive");

@@ -447,7 +447,7 @@ async fn no_token_in_any_log_whatever_channel_it_came_through() {
     let token_file = |name: &str, token: &str| {
         let path = dir.path().join(name);
         std::fs::write(&path, token).unwrap();
-        format!("cat '{}'", path.display())
+        common::print_file_command(&path)
     };
     // (channel, environment, initializationOptions, workspace/configuration answer, the token)
     type Case<'a> = (&'a str, Vec<(&'a str, String)>, Value, Value, &'a str);
@@ -524,7 +524,7 @@ async fn token_sources_workspace_file_and_utf8_positions() {
         format!("serverUrl = \"{}\"\ntoken = \"tok-COMMITTED-3c9d\"\n", sim.url()),
     )
     .unwrap();
-    let root_uri = format!("file://{}", root.path().display());
+    let root_uri = common::file_uri(root.path());
     // No token in the environment: it comes from tokenCommand in initializationOptions.
     let mut lsp = Lsp::spawn(&[]);
     let result = lsp

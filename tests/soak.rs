@@ -5,7 +5,9 @@
 //! where they were after warm-up.
 //!
 //! `scripts/test` runs 10,000 operations; `SOAK_OPS=200000 cargo test --release --test soak --
-//! --nocapture` is the long run.
+//! --nocapture` is the long run. Linux only: the growth checks read threads and memory from
+//! `/proc`.
+#![cfg(target_os = "linux")]
 
 mod common;
 

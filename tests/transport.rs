@@ -47,7 +47,7 @@ async fn tls_front(names: &[&str], backend: std::net::SocketAddr) -> (u16, Strin
 }
 
 /// A forwarding HTTP proxy (absolute-form requests), counting the connections it carries.
-async fn http_proxy() -> (u16, Arc<AtomicU64>) {
+async fn http_proxy(upstream: std::net::SocketAddr) -> (u16, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let carried = Arc::new(AtomicU64::new(0));
@@ -64,11 +64,12 @@ async fn http_proxy() -> (u16, Arc<AtomicU64>) {
                     }
                     head.push(byte[0]);
                 }
-                // `GET http://127.0.0.1:PORT/path HTTP/1.1`: connect to the authority.
+                // `GET http://synergy.invalid:8080/path HTTP/1.1`, in proxy form, or nothing.
                 let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
-                let Some(authority) = line.split(' ').nth(1).and_then(|u| u.strip_prefix("http://")) else { return };
-                let authority = authority.split('/').next().unwrap_or_default().to_string();
-                let Ok(mut upstream) = TcpStream::connect(&authority).await else { return };
+                if !line.split(' ').nth(1).is_some_and(|u| u.starts_with("http://")) {
+                    return;
+                }
+                let Ok(mut upstream) = TcpStream::connect(upstream).await else { return };
                 count.fetch_add(1, Ordering::Relaxed);
                 if upstream.write_all(&head).await.is_err() {
                     return;
@@ -139,15 +140,55 @@ async fn certificates_are_verified_and_a_private_ca_can_be_added() {
     assert!(lsp.shutdown().await.success());
 }
 
+/// The system's proxy (HTTP_PROXY, NO_PROXY) carries the requests to a server elsewhere, and
+/// never those to a server on this machine: a loopback server is asked directly (as Windows
+/// and Go's net/http do), so a proxy never sees a token sent to it in clear text.
 #[tokio::test(flavor = "multi_thread")]
-async fn http_proxy_and_no_proxy_are_honoured() {
+async fn http_proxy_and_no_proxy_are_honoured_and_loopback_is_asked_directly() {
     let sim = simulator().await;
-    let (proxy_port, carried) = http_proxy().await;
+    // A forwarding proxy that knows where synergy.invalid is (the name resolves nowhere else).
+    let (proxy_port, carried) = http_proxy(sim.addr()).await;
     let proxy = format!("http://127.0.0.1:{proxy_port}");
-    let (code, text) = status(&sim.url(), "", &[("HTTP_PROXY", &proxy)]).await;
+    let remote = "http://synergy.invalid:8080";
+    let insecure = "allowInsecureHttp = true\n";
+    let (code, text) = status(remote, insecure, &[("HTTP_PROXY", &proxy)]).await;
     assert_eq!(code, 0, "{text}");
     assert_eq!(carried.load(Ordering::Relaxed), 1, "the request went through the proxy");
-    let (code, text) = status(&sim.url(), "", &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")]).await;
-    assert_eq!(code, 0, "{text}");
+    let (code, text) = status(remote, insecure, &[("HTTP_PROXY", &proxy), ("NO_PROXY", "synergy.invalid")]).await;
+    assert_eq!(code, 2, "NO_PROXY bypasses it (and the name resolves nowhere): {text}");
     assert_eq!(carried.load(Ordering::Relaxed), 1, "NO_PROXY bypasses it");
+    for everything in ["HTTP_PROXY", "ALL_PROXY"] {
+        let (code, text) = status(&sim.url(), "", &[(everything, &proxy)]).await;
+        assert_eq!(code, 0, "{text}");
+        assert_eq!(carried.load(Ordering::Relaxed), 1, "{everything}: loopback is asked directly");
+    }
+}
+
+/// The Windows system proxy (Internet Settings in the registry, what the Windows proxy dialog
+/// writes): used for a server elsewhere, with its bypass list, and never for loopback. Runs
+/// under Wine (scripts/windows); it changes the Wine prefix's registry and turns it off again.
+#[cfg(windows)]
+#[tokio::test(flavor = "multi_thread")]
+async fn windows_internet_settings_proxy() {
+    let sim = simulator().await;
+    let (proxy_port, carried) = http_proxy(sim.addr()).await;
+    let key = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
+    let reg = |value: &str, kind: &str, data: &str| {
+        let out =
+            std::process::Command::new("reg").args(["add", key, "/v", value, "/t", kind, "/d", data, "/f"]).output();
+        assert!(out.as_ref().is_ok_and(|o| o.status.success()), "reg add {value}: {out:?}");
+    };
+    reg("ProxyEnable", "REG_DWORD", "1");
+    reg("ProxyServer", "REG_SZ", &format!("127.0.0.1:{proxy_port}"));
+    reg("ProxyOverride", "REG_SZ", "bypassed.invalid;<local>");
+    let insecure = "allowInsecureHttp = true\n";
+    let through = status("http://synergy.invalid:8080", insecure, &[]).await;
+    let after_through = carried.load(Ordering::Relaxed);
+    let bypassed = status("http://bypassed.invalid:8080", insecure, &[]).await;
+    let direct = status(&sim.url(), "", &[]).await;
+    reg("ProxyEnable", "REG_DWORD", "0");
+    assert_eq!((through.0, after_through), (0, 1), "through the system proxy: {}", through.1);
+    assert_eq!(bypassed.0, 2, "the bypass list is honoured (and the name resolves nowhere): {}", bypassed.1);
+    assert_eq!(direct.0, 0, "{}", direct.1);
+    assert_eq!(carried.load(Ordering::Relaxed), 1, "neither the bypassed name nor loopback went through the proxy");
 }

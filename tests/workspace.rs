@@ -392,3 +392,65 @@ async fn a_whole_workspace_recheck_never_overwrites_a_newer_result() {
     assert_eq!(last["params"]["diagnostics"].as_array().map(Vec::len), Some(1), "{last}");
     assert_eq!(lsp.shutdown_in_process().await, 0);
 }
+
+/// Starts an in-process server on one workspace folder given by its URI as an editor spells it.
+#[cfg(windows)]
+async fn initialize_folder_uri(lsp: &mut Lsp, folder_uri: &str, settings: Value) {
+    let init_options = lsp.isolated(settings);
+    lsp.request(
+        "initialize",
+        json!({"processId": null, "rootUri": folder_uri, "workspaceFolders": [{"uri": folder_uri, "name": "w"}],
+               "capabilities": client_capabilities(json!({})), "initializationOptions": init_options}),
+    )
+    .await;
+    lsp.notify("initialized", json!({})).await;
+}
+
+/// Windows (run under Wine by scripts/windows): the drive-letter spellings editors send
+/// (VS Code `file:///c%3A/…`, Neovim and Emacs `file:///C:/…`) name one file, so the folder's
+/// `.synergy.toml` applies to a document whatever the spelling of either; and a workspace on a
+/// network share (`file://fileserver/projects/bridge/`) keeps its host, so its `.synergy.toml`
+/// is found and its files are checked.
+#[cfg(windows)]
+#[tokio::test]
+async fn windows_drive_letter_spellings_and_network_shares() {
+    let sim = simulator().await;
+    let config = "[diagnostics.severity]\nunknownJob = \"error\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    write_text(dir.path(), ".synergy.toml", config);
+    write_text(dir.path(), "plan.md", "See job:Riversde.\n");
+    let neovim = file_uri(dir.path()); // file:///C:/users/…
+    assert!(neovim.starts_with("file:///C:/"), "{neovim}");
+    let vscode = format!("file:///{}%3A{}", neovim[8..9].to_lowercase(), &neovim[10..]);
+    for (folder, document) in [(&vscode, format!("{neovim}/plan.md")), (&neovim, format!("{vscode}/plan.md"))] {
+        let mut lsp = Lsp::in_process();
+        initialize_folder_uri(&mut lsp, folder, sim_settings(&sim, json!({}))).await;
+        lsp.open(&document, "markdown", "See job:Riversde.\n").await;
+        let d = lsp.diagnostics(&document, |d| !d.is_empty()).await;
+        assert_eq!(
+            (d[0]["code"].clone(), d[0]["severity"].clone()),
+            (json!("unknown-job"), json!(1)),
+            "{folder} {document}"
+        );
+    }
+
+    // \\fileserver\projects is served by Wine from the prefix's dosdevices\unc folder.
+    let prefix = std::env::var("WINEPREFIX").expect("scripts/windows sets WINEPREFIX");
+    let share = std::path::PathBuf::from(format!("Z:{}", prefix.replace('/', "\\")))
+        .join(r"dosdevices\unc\fileserver\projects");
+    let bridge = share.join("bridge");
+    let _ = std::fs::remove_dir_all(&bridge);
+    write_text(&bridge, ".synergy.toml", config);
+    write_text(&bridge, "plan.md", "See job:Riversde.\n");
+    write_text(&bridge, "notes.md", "And job:Gone77.\n");
+    assert_eq!(std::fs::read_to_string(r"\\fileserver\projects\bridge\plan.md").unwrap(), "See job:Riversde.\n");
+    let mut lsp = Lsp::in_process();
+    initialize_folder_uri(&mut lsp, "file://fileserver/projects/bridge/", sim_settings(&sim, json!({}))).await;
+    // An unopened file of the share, from the workspace index, with the share's settings.
+    let d = lsp.diagnostics("file://fileserver/projects/bridge/notes.md", |d| !d.is_empty()).await;
+    assert_eq!((d[0]["code"].clone(), d[0]["severity"].clone()), (json!("unknown-job"), json!(1)), "{d:?}");
+    lsp.open("file://fileserver/projects/bridge/plan.md", "markdown", "See job:Riversde.\n").await;
+    let d = lsp.diagnostics("file://fileserver/projects/bridge/plan.md", |d| !d.is_empty()).await;
+    assert_eq!((d[0]["code"].clone(), d[0]["severity"].clone()), (json!("unknown-job"), json!(1)), "{d:?}");
+    let _ = std::fs::remove_dir_all(&bridge);
+}

@@ -90,6 +90,10 @@ struct HttpSetup {
     certificates: Vec<reqwest::Certificate>,
     timeout: Duration,
     https_only: bool,
+    /// The server is on this machine: no proxy, whatever the environment or the system says
+    /// (Windows itself never proxies loopback, and a proxy must not see a token sent to a
+    /// loopback server over plain HTTP).
+    direct: bool,
     origin: url::Origin,
 }
 
@@ -100,7 +104,12 @@ impl HttpSetup {
             builder = builder.add_root_certificate(cert.clone());
         }
         let origin = self.origin.clone();
-        // HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment apply (reqwest's default).
+        // The proxy is the system's (reqwest's default, with its `system-proxy` feature):
+        // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, else the Windows Internet Settings
+        // (ProxyEnable, ProxyServer, ProxyOverride) or macOS's network configuration.
+        if self.direct {
+            builder = builder.no_proxy();
+        }
         builder
             .user_agent(concat!("synergy-ls/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
@@ -227,6 +236,7 @@ impl Ready {
             certificates,
             timeout: settings.request_timeout,
             https_only: !settings.allow_insecure_http && !is_loopback(&base),
+            direct: is_loopback(&base),
             origin: search_url.origin(),
         };
         Ok(Ready { http: Default::default(), setup, search_url, auth })

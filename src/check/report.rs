@@ -117,7 +117,7 @@ fn artifact_uri(shown: &str) -> (String, bool) {
         match std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf)) {
             Some(p) => p,
             None => {
-                return (url::Url::from_file_path(path).map(String::from).unwrap_or_else(|_| shown.to_string()), false);
+                return (crate::workspace::file_uri::from_path(path).unwrap_or_else(|| shown.to_string()), false);
             }
         }
     } else {
@@ -132,6 +132,17 @@ fn artifact_uri(shown: &str) -> (String, bool) {
         })
         .collect();
     (segments.join("/"), true)
+}
+
+/// A shown path with `/` separators, for machine-read output (JSON, GitHub annotations):
+/// on Windows `docs\\a.md` is `docs/a.md`; elsewhere a `\\` is part of a file name and stays.
+pub fn portable_path(shown: &str) -> std::borrow::Cow<'_, str> {
+    if cfg!(windows) { shown.replace('\\', "/").into() } else { shown.into() }
+}
+
+/// Serializes a shown path as [`portable_path`] gives it (`Finding::path` in JSON).
+pub fn serialize_portable_path<S: serde::Serializer>(shown: &std::sync::Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&portable_path(shown))
 }
 
 /// RFC 3986 percent-encoding of one path segment: everything but the unreserved characters.
@@ -286,7 +297,7 @@ pub fn render_github(report: &Report, out: &mut dyn Write) -> std::io::Result<()
             "warning" => "warning",
             _ => "notice",
         };
-        let path = f.path.replace('\\', "/");
+        let path = portable_path(&f.path);
         let fix = f.fix.as_ref().map(|x| format!(" (fix: {})", x.text)).unwrap_or_default();
         writeln!(
             out,

@@ -182,7 +182,9 @@ impl State {
         }
         // Files the client still shows diagnostics for that have none now (fixed, deleted).
         for p in &params.previous_result_ids {
-            if reported.contains(p.uri.as_str()) || p.uri.to_file_path().is_some_and(|path| ws.is_open(&path)) {
+            if reported.contains(p.uri.as_str())
+                || super::workspace::path_of(&p.uri).is_some_and(|path| ws.is_open(&path))
+            {
                 continue;
             }
             items.push(if p.value == CLEAN {

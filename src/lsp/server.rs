@@ -118,8 +118,7 @@ fn workspace_folders(params: &InitializeParams) -> Vec<std::path::PathBuf> {
         Some(folders) if !folders.is_empty() => folders.iter().map(|f| f.uri.clone()).collect(),
         _ => root.into_iter().collect(),
     };
-    let mut paths: Vec<std::path::PathBuf> =
-        uris.iter().filter_map(|u| u.to_file_path().map(|p| p.into_owned())).collect();
+    let mut paths: Vec<std::path::PathBuf> = uris.iter().filter_map(super::workspace::path_of).collect();
     #[allow(deprecated)]
     if paths.is_empty()
         && let Some(p) = &params.root_path
@@ -196,7 +195,7 @@ impl Server {
     async fn on_did_open(&self, params: DidOpenTextDocumentParams) {
         panic_for_tests("textDocument/didOpen", &self.state);
         let doc = params.text_document;
-        let path = doc.uri.to_file_path();
+        let path = super::workspace::path_of(&doc.uri);
         let kind = DocKind::for_editor(path.as_deref(), &doc.language_id);
         self.state.docs.insert(doc.uri.clone(), Document::new(doc.text, doc.version, kind));
         // A pull client pulls the document's own diagnostics: what was pushed for the file
@@ -244,7 +243,7 @@ impl Server {
 
     async fn on_did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
         let paths = |folders: Vec<WorkspaceFolder>| -> Vec<std::path::PathBuf> {
-            folders.into_iter().filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned())).collect()
+            folders.into_iter().filter_map(|f| super::workspace::path_of(&f.uri)).collect()
         };
         let (added, removed) = (paths(params.event.added), paths(params.event.removed));
         let state = Arc::clone(&self.state);

@@ -57,9 +57,15 @@ pub struct WorkspaceState {
     told_truncated: AtomicBool,
 }
 
-/// A file path as a `file:` URI.
+/// A file path as a `file:` URI ([`crate::workspace::file_uri`], the one conversion).
 pub fn uri_of(path: &Path) -> Option<Uri> {
-    Uri::from_file_path(path)
+    crate::workspace::file_uri::from_path(path)?.parse().ok()
+}
+
+/// The local path a `file:` URI names ([`crate::workspace::file_uri`], the one conversion):
+/// `None` for other schemes (`untitled:`), and outside Windows for another host.
+pub fn path_of(uri: &Uri) -> Option<PathBuf> {
+    crate::workspace::file_uri::to_path(uri.as_str())
 }
 
 /// Which job a reference means, for references and highlights: the job's ID when the name
@@ -86,7 +92,7 @@ impl WorkspaceState {
     /// Notes that a document is open (`true`) or closed. Returns its path, and whether
     /// diagnostics had been pushed for it as an unopened file.
     pub fn set_open(&self, uri: &Uri, open: bool) -> Option<(PathBuf, bool)> {
-        let path = uri.to_file_path()?.into_owned();
+        let path = path_of(uri)?;
         let mut pushed = false;
         if open {
             self.open.insert(path.clone(), ());
@@ -343,8 +349,8 @@ impl State {
         let events = std::mem::take(&mut *self.workspace.pending.lock().unwrap_or_else(|e| e.into_inner()));
         let mut last: HashMap<PathBuf, FileChangeType> = HashMap::new();
         for e in events {
-            if let Some(p) = e.uri.to_file_path() {
-                last.insert(p.into_owned(), e.typ);
+            if let Some(p) = path_of(&e.uri) {
+                last.insert(p, e.typ);
             }
         }
         let folders = self.workspace.folders();

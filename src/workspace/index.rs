@@ -206,7 +206,7 @@ mod tests {
             .files
             .iter()
             .map(|(p, f)| {
-                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                let rel = p.strip_prefix(root).unwrap().display().to_string().replace(std::path::MAIN_SEPARATOR, "/");
                 (rel, f.refs.iter().map(|r| format!("{}@{}:{}", r.name, r.range.0.line, r.range.0.col)).collect())
             })
             .collect();

@@ -9,6 +9,7 @@
 //! include globs add other files (source files by their comments, unknown types as prose);
 //! exclude globs remove any. A file named explicitly is always checked.
 
+pub mod file_uri;
 pub mod index;
 
 use std::path::{Path, PathBuf};

@@ -314,7 +314,7 @@ impl Lsp {
 
     /// In process, the environment is the test process's: the fresh cache folder goes in the
     /// settings instead (unless the test chose one).
-    fn isolated(&self, mut init_options: Value) -> Value {
+    pub fn isolated(&self, mut init_options: Value) -> Value {
         if self.child.is_some() {
             return init_options;
         }
@@ -451,7 +451,7 @@ pub fn apply_edit(text: &str, edit: &Value) -> String {
 
 /// The harness's client capabilities (UTF-16, Markdown hovers) with `extra`'s top-level keys
 /// replacing or adding to them.
-fn client_capabilities(extra: Value) -> Value {
+pub fn client_capabilities(extra: Value) -> Value {
     let mut caps = json!({
         "general": {"positionEncodings": ["utf-16"]},
         "textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]}},
@@ -483,7 +483,13 @@ pub fn sim_settings(sim: &Simulator, extra: Value) -> Value {
     s
 }
 
+/// A `tokenCommand` that prints the file at `path`, in the platform's shell syntax (`type "…"`
+/// for cmd.exe, `cat '…'` for sh).
+pub fn print_file_command(path: &std::path::Path) -> String {
+    if cfg!(windows) { format!("type \"{}\"", path.display()) } else { format!("cat '{}'", path.display()) }
+}
+
 /// A `file:` URI for a path, as editors send it.
 pub fn file_uri(path: &std::path::Path) -> String {
-    url::Url::from_file_path(path).expect("absolute path").to_string()
+    synergy_ls::workspace::file_uri::from_path(path).expect("absolute path")
 }

@@ -7,6 +7,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
+/** Where the release archives are (the repository's releases page; package.json `repository`). */
+export const RELEASES = 'https://example.invalid/synergy-ls/releases/latest';
+
 export type Source = 'SYNERGY_LS_PATH' | 'synergy.server.path' | 'bundled' | 'PATH';
 
 export interface Candidate {
@@ -95,7 +98,8 @@ export async function findServer(input: LookupInput, probe = probeVersion): Prom
     }
   }
   throw new ServerNotFound(
-    'synergy-ls was not found: it is not bundled with this extension and not on PATH. Install it ' +
-      '(`cargo install --path .` in the synergy-ls repository) or set `synergy.server.path`.',
+    'synergy-ls was not found: it is not bundled with this extension (the universal package) and ' +
+      `not on PATH. Download it for your platform from ${RELEASES}, put it on PATH or set ` +
+      '`synergy.server.path`; or install the extension package for your platform, which bundles it.',
   );
 }

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
-import { candidates, expandHome, findServer, ServerNotFound } from '../src/serverPath';
+import { candidates, expandHome, findServer, RELEASES, ServerNotFound } from '../src/serverPath';
 
 function fakeServer(dir: string, versionLine: string): string {
   mkdirSync(dir, { recursive: true });
@@ -69,6 +69,13 @@ test('nothing anywhere gives an actionable message', async () => {
   const root = mkdtempSync(join(tmpdir(), 'synergy-lookup-'));
   await assert.rejects(
     findServer({ env: { PATH: root }, setting: undefined, extensionPath: root, platform: 'linux' }),
-    /not bundled with this extension and not on PATH.*synergy\.server\.path/,
+    (e: Error) => {
+      assert.ok(e instanceof ServerNotFound);
+      assert.match(e.message, /not bundled with this extension .*not on PATH.*synergy\.server\.path/);
+      // The release downloads, not a source build (most users have no Rust toolchain).
+      assert.ok(e.message.includes(RELEASES), e.message);
+      assert.doesNotMatch(e.message, /cargo install/);
+      return true;
+    },
   );
 });
