@@ -19,7 +19,7 @@ function M.check()
   local exe = vim.fn.exepath(cmd)
   if exe == '' then
     health.error(('`%s` was not found'):format(cmd), {
-      'Install it: `cargo install --path .` in the synergy-ls repository',
+      'Install it: the release archive for your platform (put synergy-ls, or synergy-ls.exe, on PATH), or `cargo install --path .` in the synergy-ls repository',
       'or set SYNERGY_LS_PATH, or `vim.lsp.config("synergy_ls", { cmd = { "/path/to/synergy-ls" } })`',
     })
     return
