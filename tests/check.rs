@@ -555,7 +555,10 @@ async fn sarif_for_code_scanning() {
     assert_eq!(again["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 4);
     assert_eq!(fingerprints(&again), fingerprints(&sarif));
 
-    if let Some(tool) = std::env::var_os("SARIF_MULTITOOL") {
+    // Microsoft's validator is a Linux program here: the Windows run (under Wine) checks the
+    // SARIF above, the Linux run validates it.
+    let validator = if cfg!(windows) { None } else { std::env::var_os("SARIF_MULTITOOL") };
+    if let Some(tool) = validator {
         let file = dir.path().join("out.sarif");
         std::fs::write(&file, &out.stdout).unwrap();
         let validated = std::process::Command::new(tool).arg("validate").arg(&file).output().unwrap();
@@ -564,7 +567,7 @@ async fn sarif_for_code_scanning() {
         // It exits 0 whatever it finds: its findings are read from what it says.
         assert!(!said.contains(": error ") && !said.contains(": warning "), "{said}");
         assert!(said.contains("Analysis completed successfully"), "{said}");
-    } else if std::env::var_os("CI").is_some() {
+    } else if std::env::var_os("CI").is_some() && !cfg!(windows) {
         panic!("SARIF_MULTITOOL is not set: scripts/test installs Microsoft's SARIF validator");
     }
 }
