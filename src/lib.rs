@@ -11,7 +11,8 @@
 //! - [`settings`]: layers -> `Config` -> scanner and client settings, for the CLI and the server.
 //! - [`analysis`]: references + verdicts -> findings (severity, message, fixes): one policy;
 //!   `analysis::fix`: which fixes are safe to apply without asking, and applying them.
-//! - [`workspace`]: which files, the walk, reading a file, and the index of their references.
+//! - [`workspace`]: which files, the walk, reading a file, the index of their references, and
+//!   `file:` URIs <-> paths (`workspace::file_uri`, every platform's spellings).
 //! - [`log`]: the stderr log writer that scrubs every known token from each line.
 //! - [`api`]: the HTTP client and wire JSON. The only module that sees HTTP.
 //! - [`resolve`]: name -> `Resolution`, with the cache, single-flight and the politeness gate.
