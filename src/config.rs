@@ -577,15 +577,12 @@ mod tests {
         std::fs::create_dir(&folder).unwrap();
         let file = folder.join("my token.txt");
         std::fs::write(&file, "tok-in-file-77\r\n").unwrap();
-        let command =
-            if cfg!(windows) { format!("type \"{}\"", file.display()) } else { format!("cat '{}'", file.display()) };
-        assert_eq!(run_token_command(&command).await.unwrap().expose(), "tok-in-file-77", "{command}");
-        let missing = folder.join("no such file.txt");
-        let command = if cfg!(windows) {
-            format!("type \"{}\"", missing.display())
-        } else {
-            format!("cat '{}'", missing.display())
+        let print = |path: &std::path::Path| {
+            if cfg!(windows) { format!("type \"{}\"", path.display()) } else { format!("cat '{}'", path.display()) }
         };
+        let command = print(&file);
+        assert_eq!(run_token_command(&command).await.unwrap().expose(), "tok-in-file-77", "{command}");
+        let command = print(&folder.join("no such file.txt"));
         assert!(run_token_command(&command).await.unwrap_err().contains("failed"), "{command}");
     }
 }

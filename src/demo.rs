@@ -77,14 +77,11 @@ pub async fn run(examples: Option<PathBuf>, out: &mut dyn Write) -> anyhow::Resu
     let opts = Options { paths, include: Vec::new(), exclude: Vec::new() };
     let mut report = check::run(&opts, &settings, &resolver).await.map_err(anyhow::Error::msg)?;
     if let Some(unpacked) = &unpacked {
-        // As `check` shows paths: with `/` on every platform.
-        let mut prefix = format!("{}/", unpacked.0.display());
-        if cfg!(windows) {
-            prefix = prefix.replace('\\', "/");
-        }
+        // Shown relative to the temporary folder, with the platform's separators as `check`
+        // shows them (`examples\\notes.txt` on Windows).
         for f in &mut report.findings {
-            if let Some(rel) = f.path.strip_prefix(&prefix) {
-                f.path = rel.into();
+            if let Ok(rel) = std::path::Path::new(&*f.path).strip_prefix(&unpacked.0) {
+                f.path = rel.display().to_string().into();
             }
         }
     }
