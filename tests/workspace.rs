@@ -348,6 +348,103 @@ async fn pull_clients_pull_documents_and_the_workspace() {
     lsp.shutdown_in_process().await;
 }
 
+/// `workspace/diagnostic` asked again and again with the same result ids (as an editor does
+/// while nothing changes) is answered from what is true now: a file opened leaves the answer,
+/// closed it comes back, changed on disk it is sent in full; a new partial-result token each
+/// time changes nothing; string ids are answered with their id; malformed parameters are
+/// refused and the session goes on.
+#[tokio::test]
+async fn repeated_workspace_pulls_with_the_same_ids_follow_every_change() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for name in ["a", "b", "c"] {
+        write_text(root, &format!("{name}.md"), &format!("job:Stale{name}\n"));
+    }
+    let mut lsp = Lsp::in_process();
+    let caps = json!({"textDocument": {"diagnostic": {}}, "workspace": {"diagnostics": {"refreshSupport": true}}});
+    lsp.initialize_folders(&[root], sim_settings(&sim, json!({})), caps).await;
+    let uri = |name: &str| file_uri(&root.join(format!("{name}.md")));
+    let mut items = Vec::new();
+    for _ in 0..100 {
+        let report = lsp.request("workspace/diagnostic", json!({"previousResultIds": []})).await;
+        items = report["items"].as_array().unwrap().clone();
+        if items.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(items.len(), 3, "{items:?}");
+    let previous: Vec<Value> = items.iter().map(|i| json!({"uri": i["uri"], "value": i["resultId"]})).collect();
+    let ask = |token: usize| json!({"previousResultIds": previous, "partialResultToken": format!("p{token}")});
+    // What each file is in an answer: its kind, or absent.
+    let kinds = |report: &Value| -> Vec<(String, String)> {
+        let mut kinds: Vec<(String, String)> = report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["uri"].as_str().unwrap().to_string(), i["kind"].as_str().unwrap().to_string()))
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let all_unchanged: Vec<(String, String)> = ["a", "b", "c"].iter().map(|n| (uri(n), "unchanged".into())).collect();
+    for token in 0..3 {
+        assert_eq!(kinds(&lsp.request("workspace/diagnostic", ask(token)).await), all_unchanged);
+    }
+    // b.md opened: not in the answer (the document is pulled on its own); closed: back.
+    lsp.open(&uri("b"), "markdown", "job:Staleb\n").await;
+    let report = lsp.request("workspace/diagnostic", ask(3)).await;
+    assert_eq!(kinds(&report), [(uri("a"), "unchanged".into()), (uri("c"), "unchanged".into())]);
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": uri("b")}})).await;
+    let mut report = Value::Null;
+    for token in 4..104 {
+        report = lsp.request("workspace/diagnostic", ask(token)).await;
+        if report["items"].as_array().unwrap().len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(kinds(&report), all_unchanged, "closed, b.md is the index's again");
+    // c.md changed on disk: in full, with its new list.
+    lsp.discard_notifications("workspace/diagnostic/refresh").await;
+    write_text(root, "c.md", "job:Stalec and job:Staled\n");
+    lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": uri("c"), "type": 2}]})).await;
+    lsp.next_matching(|m| m["method"] == "workspace/diagnostic/refresh").await;
+    let report = lsp.request("workspace/diagnostic", ask(200)).await;
+    let c = report["items"].as_array().unwrap().iter().find(|i| i["uri"] == uri("c").as_str()).unwrap().clone();
+    assert_eq!((c["kind"].as_str(), c["items"].as_array().map(Vec::len)), (Some("full"), Some(2)), "{c}");
+    assert_eq!(report["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "unchanged").count(), 2, "{report}");
+
+    // a.md fixed on disk: "full" and empty, then "unchanged" with the id that says clean;
+    // opened, it leaves the answer (it has no report: only which files are open changed).
+    lsp.discard_notifications("workspace/diagnostic/refresh").await;
+    write_text(root, "a.md", "job:Riverside\n");
+    lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": uri("a"), "type": 2}]})).await;
+    lsp.next_matching(|m| m["method"] == "workspace/diagnostic/refresh").await;
+    let report = lsp.request("workspace/diagnostic", ask(300)).await;
+    let ids: Vec<Value> =
+        report["items"].as_array().unwrap().iter().map(|i| json!({"uri": i["uri"], "value": i["resultId"]})).collect();
+    let clean = json!({"previousResultIds": ids});
+    let kinds_now = kinds(&lsp.request("workspace/diagnostic", clean.clone()).await);
+    assert_eq!(kinds_now, all_unchanged, "a.md is known clean");
+    lsp.open(&uri("a"), "markdown", "job:Riverside\n").await;
+    let kinds_now = kinds(&lsp.request("workspace/diagnostic", clean.clone()).await);
+    assert_eq!(kinds_now, [(uri("b"), "unchanged".into()), (uri("c"), "unchanged".into())]);
+
+    // A string id is answered with it.
+    lsp.send(json!({"jsonrpc": "2.0", "id": "pull-7", "method": "workspace/diagnostic", "params": ask(201)})).await;
+    let answer = lsp.next_matching(|m| m["id"] == "pull-7").await;
+    assert_eq!(answer["result"]["items"].as_array().map(Vec::len), Some(2), "{answer}");
+    // Malformed parameters: refused as such, and the session goes on.
+    for params in [json!({"previousResultIds": "all"}), json!({}), json!([1])] {
+        let answer = lsp.request_raw("workspace/diagnostic", params.clone()).await;
+        assert_eq!(answer["error"]["code"], -32602, "{params}: {answer}");
+    }
+    assert_eq!(kinds(&lsp.request("workspace/diagnostic", json!({"previousResultIds": []})).await).len(), 2);
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}
+
 /// A check of the whole workspace that began before a file changed on disk never overwrites
 /// the newer check that the change started: after every change, the last list pushed for the
 /// file is what the file says now, with whole-workspace re-checks (a settings change) racing

@@ -7,8 +7,8 @@
 //!   result id (the fingerprint of the list) so an unchanged list is answered "unchanged".
 //! - Unopened files: each file's current list is kept as a report (`WorkspaceState::reports`);
 //!   they are pushed with `textDocument/publishDiagnostics` (cleared when fixed or deleted)
-//!   until the client asks `workspace/diagnostic`, from then on they are pulled, and the
-//!   pushed ones are cleared.
+//!   until the client asks `workspace/diagnostic` (answered in `pull.rs`), from then on they
+//!   are pulled, and the pushed ones are cleared.
 //! - Answers that change (a job renamed on the server, recovery after an outage) re-check
 //!   everything; pull clients are asked to pull again (`workspace/diagnostic/refresh`).
 //!
@@ -25,9 +25,7 @@ use tower_lsp_server::ls_types::notification::{Notification, PublishDiagnostics}
 use tower_lsp_server::ls_types::{
     Diagnostic, DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
     FullDocumentDiagnosticReport, PublishDiagnosticsParams, RelatedFullDocumentDiagnosticReport,
-    RelatedUnchangedDocumentDiagnosticReport, UnchangedDocumentDiagnosticReport, Uri, WorkspaceDiagnosticParams,
-    WorkspaceDiagnosticReport, WorkspaceDiagnosticReportResult, WorkspaceDocumentDiagnosticReport,
-    WorkspaceFullDocumentDiagnosticReport, WorkspaceUnchangedDocumentDiagnosticReport,
+    RelatedUnchangedDocumentDiagnosticReport, UnchangedDocumentDiagnosticReport, Uri,
 };
 
 use super::documents::Scan;
@@ -136,67 +134,6 @@ impl State {
         DocumentDiagnosticReportResult::Report(report)
     }
 
-    /// `workspace/diagnostic`: a report for every unopened file with diagnostics, "unchanged"
-    /// where the client's previous result id is current, and an empty report for a file it
-    /// still shows that has none now. The first request switches unopened files from push to
-    /// pull (what was pushed is cleared).
-    pub async fn workspace_diagnostic(
-        self: &Arc<Self>,
-        params: WorkspaceDiagnosticParams,
-    ) -> WorkspaceDiagnosticReportResult {
-        let started = std::time::Instant::now();
-        let ws = &self.workspace;
-        if !ws.pulling.swap(true, Ordering::SeqCst) {
-            // Until now every report was pushed: those lists are cleared, the pull replaces them.
-            let pushed: Vec<Uri> = ws.reports.iter().map(|r| r.uri.clone()).collect();
-            for uri in pushed {
-                self.publish_diagnostics(uri, Vec::new(), None).await;
-            }
-        }
-        let previous: std::collections::HashMap<&str, &str> =
-            params.previous_result_ids.iter().map(|p| (p.uri.as_str(), p.value.as_str())).collect();
-        let mut items = Vec::with_capacity(ws.reports.len());
-        let mut reported = HashSet::new();
-        let unchanged = |uri: Uri, result_id: String| {
-            WorkspaceDocumentDiagnosticReport::Unchanged(WorkspaceUnchangedDocumentDiagnosticReport {
-                uri,
-                version: None,
-                unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport { result_id },
-            })
-        };
-        let full = |uri: Uri, result_id: String, items: Vec<Diagnostic>| {
-            WorkspaceDocumentDiagnosticReport::Full(WorkspaceFullDocumentDiagnosticReport {
-                uri,
-                version: None,
-                full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: Some(result_id), items },
-            })
-        };
-        for report in ws.reports.iter() {
-            let uri = report.uri.clone();
-            let result_id = format!("{:x}", report.fingerprint);
-            reported.insert(uri.as_str().to_string());
-            items.push(match previous.get(uri.as_str()) {
-                Some(p) if *p == result_id => unchanged(uri, result_id),
-                _ => full(uri, result_id, report.diagnostics.clone()),
-            });
-        }
-        // Files the client still shows diagnostics for that have none now (fixed, deleted).
-        for p in &params.previous_result_ids {
-            if reported.contains(p.uri.as_str())
-                || super::workspace::path_of(&p.uri).is_some_and(|path| ws.is_open(&path))
-            {
-                continue;
-            }
-            items.push(if p.value == CLEAN {
-                unchanged(p.uri.clone(), CLEAN.into())
-            } else {
-                full(p.uri.clone(), CLEAN.into(), Vec::new())
-            });
-        }
-        tracing::debug!(items = items.len(), ms = started.elapsed().as_secs_f64() * 1e3, "workspace/diagnostic");
-        WorkspaceDiagnosticReportResult::Report(WorkspaceDiagnosticReport { items })
-    }
-
     /// Resolves every reference of a document and publishes diagnostics: at once for answers
     /// in the cache, again when the pending lookups finish. Dropped if the document changed.
     /// For a client that pulls diagnostics nothing is published: the lookups only warm the
@@ -298,7 +235,7 @@ impl State {
             None => {
                 let files = ws.index.files();
                 let indexed: HashSet<&PathBuf> = files.iter().map(|f| &f.0).collect();
-                let gone = ws.reports.iter().map(|p| p.key().clone()).filter(|p| !indexed.contains(p)).collect();
+                let gone = ws.reports.paths().into_iter().filter(|p| !indexed.contains(p)).collect();
                 (files, gone)
             }
             Some(paths) => {
@@ -363,7 +300,7 @@ impl State {
             return;
         }
         let fingerprint = (!diagnostics.is_empty()).then(|| to_proto::fingerprint(&diagnostics));
-        let previous = ws.reports.get(&path).map(|r| Arc::clone(&r));
+        let previous = ws.reports.get(&path);
         let changed = previous.as_ref().map(|r| r.fingerprint) != fingerprint;
         let report = match fingerprint {
             None => {
@@ -376,7 +313,7 @@ impl State {
                 let Some(uri) = previous.map(|r| r.uri.clone()).or_else(|| super::workspace::uri_of(&path)) else {
                     return;
                 };
-                let report = Arc::new(Report { fingerprint, uri, diagnostics });
+                let report = Arc::new(super::pull::Report { fingerprint, uri, diagnostics });
                 ws.reports.insert(path.clone(), Arc::clone(&report));
                 Some(report)
             }
@@ -418,15 +355,3 @@ impl State {
         }
     }
 }
-
-/// The current diagnostics of an unopened file: what is pushed, or pulled with
-/// `workspace/diagnostic` (the fingerprint is the result id).
-#[derive(Debug)]
-pub struct Report {
-    pub fingerprint: u64,
-    pub uri: Uri,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// The result id of an empty report.
-const CLEAN: &str = "clean";

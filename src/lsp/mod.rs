@@ -6,7 +6,8 @@
 //! - [`handlers`]: hover, completion, code actions, links, references, highlights, symbols.
 //! - [`state`]: the shared state, split by job into [`settings`], [`health`] (status,
 //!   warnings, the health watcher, the editor's process), [`diagnostics`] (open documents
-//!   and unopened files) and [`workspace`] (folders, index, watched files).
+//!   and unopened files), [`pull`] (`workspace/diagnostic`, and its fast path behind the
+//!   transport) and [`workspace`] (folders, index, watched files).
 //! - [`documents`]: open documents and their edits.
 //! - [`from_proto`] / [`to_proto`]: the conversions; positions go through `line_index`.
 //! - [`transport`]: the framing guard that keeps one malformed message from ending the session.
@@ -19,6 +20,7 @@ pub mod fixing;
 pub mod from_proto;
 pub mod handlers;
 pub mod health;
+pub mod pull;
 pub mod server;
 pub mod settings;
 pub mod state;
@@ -69,11 +71,13 @@ where
 {
     let ending = transport::Ending::default();
     let ends = ending.clone();
-    transport::serve(input, output, ending, |input, output, outbox| {
+    transport::serve(input, output, ending, |input, output, outbox, shortcuts| {
         Box::pin(async move {
-            let (service, socket) = LspService::build(move |client| server::Server::with_outbox(client, outbox, ends))
-                .custom_method("window/workDoneProgress/cancel", server::Server::on_progress_cancel)
-                .finish();
+            let (service, socket) =
+                LspService::build(move |client| server::Server::behind_transport(client, outbox, ends, shortcuts))
+                    .custom_method("window/workDoneProgress/cancel", server::Server::on_progress_cancel)
+                    .custom_method(transport::SHORTCUT_METHOD, server::Server::on_shortcut)
+                    .finish();
             Transport::new(input, output, socket).serve(service).await;
         })
     })

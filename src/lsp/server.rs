@@ -50,18 +50,30 @@ pub const CLIENT_WAIT: Duration = Duration::from_secs(5);
 
 pub struct Server {
     state: Arc<State>,
+    /// The requests the transport put aside for the state's fast path (see
+    /// `transport::Shortcut`); none without the transport.
+    shortcuts: Option<super::transport::Shortcuts>,
 }
 
 impl Server {
     /// A server that sends everything through tower-lsp-server's `Client` (in-process use).
     pub fn new(client: Client) -> Server {
-        Server { state: State::new(client, None, None) }
+        Server { state: State::new(client, None, None), shortcuts: None }
     }
 
-    /// A server behind [`super::transport`], which publishes diagnostics through `outbox` and
-    /// ends the session through `ending` when the editor's process is gone.
-    pub fn with_outbox(client: Client, outbox: super::transport::Outbox, ending: super::transport::Ending) -> Server {
-        Server { state: State::new(client, Some(outbox), Some(ending)) }
+    /// A server behind [`super::transport`], which publishes diagnostics through `outbox`,
+    /// ends the session through `ending` when the editor's process is gone, and answers
+    /// `workspace/diagnostic` by the transport's shortcut (`shortcuts`; see `lsp::pull`).
+    pub fn behind_transport(
+        client: Client,
+        outbox: super::transport::Outbox,
+        ending: super::transport::Ending,
+        shortcuts: super::transport::Shortcuts,
+    ) -> Server {
+        let state = State::new(client, Some(outbox), Some(ending));
+        let weak: std::sync::Weak<dyn super::transport::Shortcut> = Arc::downgrade(&state) as _;
+        shortcuts.set(weak);
+        Server { state, shortcuts: Some(shortcuts) }
     }
 
     /// Pulls `workspace/configuration` (section `synergy`) when the client supports it.
@@ -101,6 +113,13 @@ impl Server {
             tokio::spawn(async move { state.index_workspace().await });
         }
         self.state.answers_changed();
+    }
+
+    /// [`super::transport::SHORTCUT_METHOD`]: a request the transport put aside has its turn.
+    pub async fn on_shortcut(&self, params: super::transport::Slot) {
+        if let Some(shortcuts) = &self.shortcuts {
+            shortcuts.run(params.slot);
+        }
     }
 
     /// `window/workDoneProgress/cancel`: the user cancelled the workspace index.
@@ -166,6 +185,7 @@ impl Server {
     }
 
     async fn on_initialized(&self) {
+        self.state.initialized.store(true, std::sync::atomic::Ordering::SeqCst);
         panic_for_tests("initialized", &self.state);
         self.state.spawn_health_watcher();
         if self.state.caps().pull_configuration {

@@ -32,6 +32,8 @@ pub struct State {
     pub settings: SettingsState,
     pub(super) notices: Notices,
     pub workspace: WorkspaceState,
+    /// `initialized` arrived (requests may take the transport's shortcut from now on).
+    pub(super) initialized: std::sync::atomic::AtomicBool,
 }
 
 impl State {
@@ -46,6 +48,7 @@ impl State {
             settings: SettingsState::default(),
             notices: Notices::default(),
             workspace: WorkspaceState::default(),
+            initialized: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

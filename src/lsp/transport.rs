@@ -23,6 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tower_lsp_server::jsonrpc::{Request, Response};
@@ -118,6 +119,20 @@ fn learn_tokens(body: &[u8]) {
 /// tower-lsp-server's `Uri` refuses the whole message and the document would be dropped.
 const NOT_IN_A_PATH: &[u8] = b"[]^|{}`<> ";
 
+/// Whether `b` is one of [`NOT_IN_A_PATH`], by table (this runs on every byte of every URI).
+fn not_in_a_path(b: u8) -> bool {
+    static TABLE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < NOT_IN_A_PATH.len() {
+            table[NOT_IN_A_PATH[i] as usize] = true;
+            i += 1;
+        }
+        table
+    };
+    TABLE[b as usize]
+}
+
 /// The message with every `"uri"` and `"rootUri"` value's disallowed characters
 /// ([`NOT_IN_A_PATH`]) percent-encoded, so the document is taken under the same file's valid
 /// URI (clients compare URIs as paths, and decode these). Only those keys: inside a JSON string
@@ -127,8 +142,11 @@ fn valid_uris(body: Vec<u8>) -> Vec<u8> {
     // The values to encode, as byte ranges, found for each key, then rewritten in order.
     let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
     for key in [&b"\"uri\""[..], b"\"rootUri\""] {
+        // One finder per key, not one per occurrence: a `workspace/diagnostic` request names
+        // thousands of URIs.
+        let finder = memchr::memmem::Finder::new(key);
         let mut from = 0;
-        while let Some(at) = memchr::memmem::find(&body[from..], key).map(|i| from + i) {
+        while let Some(at) = finder.find(&body[from..]).map(|i| from + i) {
             from = at + key.len();
             if at > 0 && body[at - 1] == b'\\' {
                 continue;
@@ -152,7 +170,7 @@ fn valid_uris(body: Vec<u8>) -> Vec<u8> {
             let start = i + 1;
             let Some(len) = body[start..].iter().position(|&b| b == b'"' || b == b'\\') else { break };
             // A value with an escape in it is left as it is.
-            if body[start + len] == b'"' && body[start..start + len].iter().any(|b| NOT_IN_A_PATH.contains(b)) {
+            if body[start + len] == b'"' && body[start..start + len].iter().any(|&b| not_in_a_path(b)) {
                 spans.push(start..start + len);
             }
         }
@@ -166,7 +184,7 @@ fn valid_uris(body: Vec<u8>) -> Vec<u8> {
     for span in spans {
         out.extend_from_slice(&body[copied..span.start]);
         for &b in &body[span.clone()] {
-            if NOT_IN_A_PATH.contains(&b) {
+            if not_in_a_path(b) {
                 out.extend_from_slice(format!("%{b:02X}").as_bytes());
             } else {
                 out.push(b);
@@ -225,8 +243,9 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<O
     Ok(Some(Ok(body)))
 }
 
-/// Whether tower-lsp-server can decode the body (it would otherwise end the stream).
-fn is_json_rpc(body: &[u8]) -> Result<(), String> {
+/// Whether tower-lsp-server can decode the body (it would otherwise end the stream); for a
+/// large request, its method, read on the way.
+fn is_json_rpc(body: &[u8]) -> Result<Option<String>, String> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     #[allow(dead_code)]
@@ -237,11 +256,13 @@ fn is_json_rpc(body: &[u8]) -> Result<(), String> {
     // Large messages are documents being opened or replaced: checked by shape without copying
     // them (the exact check buffers the whole message, twice, before tower-lsp-server parses it
     // again).
-    if body.len() > LARGE && is_large_request(body) {
-        return Ok(());
+    if body.len() > LARGE
+        && let Some(method) = large_request_method(body)
+    {
+        return Ok(Some(method));
     }
     match serde_json::from_slice::<Message>(body) {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(None),
         Err(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
             Err(e) => Err(format!("not JSON: {e}")),
             Ok(_) => Err("JSON, but not a JSON-RPC 2.0 request, notification or response".into()),
@@ -249,12 +270,13 @@ fn is_json_rpc(body: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Messages above this size are checked by [`is_large_request`] first.
+/// Messages above this size are checked by [`large_request_method`] first.
 const LARGE: usize = 64 * 1024;
 
-/// A request or notification as tower-lsp-server will accept it: `"jsonrpc": "2.0"`, a string
-/// `method`, an `id` that is a number, a string or null, and any `params` (skipped, not copied).
-fn is_large_request(body: &[u8]) -> bool {
+/// The method of a request or notification as tower-lsp-server will accept it: `"jsonrpc":
+/// "2.0"`, a string `method`, an `id` that is a number, a string or null, and any `params`
+/// (skipped, not copied); `None` for anything else.
+fn large_request_method(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     #[allow(dead_code)]
@@ -276,7 +298,10 @@ fn is_large_request(body: &[u8]) -> bool {
         #[allow(dead_code)]
         params: Option<serde::de::IgnoredAny>,
     }
-    serde_json::from_slice::<Shape<'_>>(body).is_ok_and(|s| s.jsonrpc == "2.0" && !s.method.is_empty())
+    serde_json::from_slice::<Shape<'_>>(body)
+        .ok()
+        .filter(|s| s.jsonrpc == "2.0" && !s.method.is_empty())
+        .map(|s| s.method.into_owned())
 }
 
 fn header(body_len: usize) -> String {
@@ -295,6 +320,11 @@ fn frame(body: &[u8]) -> Vec<u8> {
 pub struct Outbox(mpsc::UnboundedSender<Vec<u8>>);
 
 impl Outbox {
+    /// Queues one framed message; `false` once the output is gone.
+    fn send(&self, framed: Vec<u8>) -> bool {
+        self.0.send(framed).is_ok()
+    }
+
     /// Serializes and queues one notification; `false` once the output is gone.
     pub fn notify<P: Serialize>(&self, method: &str, params: &P) -> bool {
         let mut body = Vec::with_capacity(256);
@@ -318,6 +348,143 @@ impl Outbox {
     }
 }
 
+/// Requests the server answers from the raw message to the raw result: those whose parameters
+/// and results are large, where tower-lsp-server's `serde_json::Value` round trip (the message
+/// parsed into a tree, buffered, copied and converted; the result converted into a tree and
+/// serialized) is most of the time. `workspace/diagnostic` names every reported file twice
+/// over (about 1 MB each way for 7,000 files).
+///
+/// Such a request keeps its place among the other messages: the reader puts its body aside
+/// and sends tower-lsp-server a small notification ([`SHORTCUT_METHOD`]) in its place, so it
+/// is handled after every message before it was started, as any request would be; the
+/// handler of that notification ([`Shortcuts::run`]) answers it through the [`Outbox`].
+pub trait Shortcut: Send + Sync {
+    /// The methods it answers: only requests of these are offered to [`Shortcut::answer`].
+    fn methods(&self) -> &'static [&'static str];
+    /// Whether requests may take the shortcut now: after `initialized`, when tower-lsp-server
+    /// takes notifications (before, it answers requests itself with the error they deserve).
+    fn ready(&self) -> bool;
+    /// The JSON `result` for the request `body`, or why it is refused (a JSON-RPC error code
+    /// and message, e.g. -32602 for parameters that do not parse).
+    fn answer(&self, body: &[u8]) -> Result<Vec<u8>, (i64, String)>;
+}
+
+/// The notification that takes a shortcut request's place in the queue to tower-lsp-server;
+/// its parameters are `{"slot": N}`, the request put aside.
+pub const SHORTCUT_METHOD: &str = "synergy/internal/shortcut";
+
+/// The slot of a request put aside ([`SHORTCUT_METHOD`]'s parameters).
+#[derive(Debug, Deserialize)]
+pub struct Slot {
+    pub slot: u64,
+}
+
+/// The server's [`Shortcut`] (set once the server exists: the transport starts first) and
+/// the requests put aside for it until their turn. Holds the shortcut weakly, so a server
+/// that holds this is dropped with its session.
+#[derive(Clone, Default)]
+pub struct Shortcuts(std::sync::Arc<ShortcutsInner>);
+
+/// A request put aside: its raw id and its body.
+type Aside = (Box<RawValue>, Vec<u8>);
+
+#[derive(Default)]
+struct ShortcutsInner {
+    shortcut: std::sync::OnceLock<std::sync::Weak<dyn Shortcut>>,
+    /// Requests put aside, by slot.
+    aside: std::sync::Mutex<std::collections::HashMap<u64, Aside>>,
+    next: std::sync::atomic::AtomicU64,
+    outbox: std::sync::OnceLock<Outbox>,
+}
+
+impl Shortcuts {
+    /// Sets the shortcut (the first one set stays).
+    pub fn set(&self, shortcut: std::sync::Weak<dyn Shortcut>) {
+        let _ = self.0.shortcut.set(shortcut);
+    }
+
+    fn shortcut(&self) -> Option<std::sync::Arc<dyn Shortcut>> {
+        self.0.shortcut.get()?.upgrade()
+    }
+
+    /// If the shortcut takes the request `body` (`method` is its method when already known,
+    /// else the body is searched for the shortcut's method names as JSON strings: inside a
+    /// document's text the quotes would be escaped), puts it aside and returns the
+    /// notification to send tower-lsp-server in its place.
+    fn put_aside(&self, method: Option<&str>, body: &mut Vec<u8>) -> bool {
+        let Some(shortcut) = self.shortcut().filter(|s| s.ready()) else { return false };
+        let named = |m: &&str| match method {
+            Some(method) => method == *m,
+            None => body.len() <= LARGE && memchr::memmem::find(body, format!("\"{m}\"").as_bytes()).is_some(),
+        };
+        if !shortcut.methods().iter().any(named) {
+            return false;
+        }
+        #[derive(Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            method: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            id: Option<&'a RawValue>,
+            #[allow(dead_code)]
+            params: Option<serde::de::IgnoredAny>,
+        }
+        let Ok(head) = serde_json::from_slice::<Head<'_>>(body) else { return false };
+        // A notification, or an id that is not a number or a string, is tower-lsp-server's to
+        // refuse.
+        let Some(id) = head.id.filter(|id| id.get().starts_with(|c: char| c == '"' || c == '-' || c.is_ascii_digit()))
+        else {
+            return false;
+        };
+        if !shortcut.methods().contains(&head.method.as_ref()) {
+            return false;
+        }
+        let id = id.to_owned();
+        let slot = self.0.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stand_in = format!(r#"{{"jsonrpc":"2.0","method":"{SHORTCUT_METHOD}","params":{{"slot":{slot}}}}}"#);
+        let body = std::mem::replace(body, stand_in.into_bytes());
+        self.0.aside.lock().unwrap_or_else(|e| e.into_inner()).insert(slot, (id, body));
+        true
+    }
+
+    /// Answers the request put aside in `slot` (its turn has come: [`SHORTCUT_METHOD`]'s
+    /// handler calls this) through the [`Outbox`]: its result, its refusal, or an internal
+    /// error if the shortcut panicked (the session goes on).
+    pub fn run(&self, slot: u64) {
+        let Some((id, body)) = self.0.aside.lock().unwrap_or_else(|e| e.into_inner()).remove(&slot) else { return };
+        let Some(outbox) = self.0.outbox.get() else { return };
+        let answered = match self.shortcut() {
+            None => Err((-32603, "the server is gone".to_string())),
+            Some(shortcut) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shortcut.answer(&body)))
+                .unwrap_or_else(|_| {
+                    tracing::error!("a shortcut request panicked");
+                    Err((-32603, "synergy-ls: internal error".to_string()))
+                }),
+        };
+        let mut response = Vec::with_capacity(answered.as_ref().map_or(128, |r| r.len() + 64));
+        response.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        response.extend_from_slice(id.get().as_bytes());
+        match answered {
+            Ok(result) => {
+                response.extend_from_slice(br#","result":"#);
+                response.extend_from_slice(&result);
+                response.push(b'}');
+            }
+            Err((code, message)) => {
+                let error = json!({"code": code, "message": message});
+                response.extend_from_slice(format!(r#","error":{error}}}"#).as_bytes());
+            }
+        }
+        outbox.send(frame(&response));
+    }
+}
+
+impl std::fmt::Debug for Shortcuts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shortcuts").field("set", &self.0.shortcut.get().is_some()).finish()
+    }
+}
+
 fn error_frame(code: i64, message: &str) -> Vec<u8> {
     let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
     frame(body.to_string().as_bytes())
@@ -332,6 +499,7 @@ pub async fn serve<I, O>(
         tokio::io::DuplexStream,
         tokio::io::DuplexStream,
         Outbox,
+        Shortcuts,
     ) -> futures::future::BoxFuture<'static, ()>,
 ) -> u8
 where
@@ -343,8 +511,11 @@ where
     // Frames that bypass the server's pipe: refusals from the reader, and the Outbox.
     let (direct_tx, mut direct_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let outbox = Outbox(direct_tx.clone());
+    let shortcuts = Shortcuts::default();
+    let _ = shortcuts.0.outbox.set(outbox.clone());
 
     let ends = ending.clone();
+    let taken = shortcuts.clone();
     let reader = tokio::spawn(async move {
         let ending = ends;
         let mut input = BufReader::with_capacity(PIPE, input);
@@ -356,9 +527,13 @@ where
                     break;
                 }
                 Ok(Some(Ok(body))) => match is_json_rpc(&body) {
-                    Ok(()) => {
+                    Ok(known) => {
                         let body = valid_uris(body);
                         learn_tokens(&body);
+                        let mut body = body;
+                        if !ending.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+                            taken.put_aside(known.as_deref(), &mut body);
+                        }
                         let method = lifecycle_method(&body);
                         if method.as_deref() == Some("shutdown") {
                             ending.shutdown_requested();
@@ -431,7 +606,7 @@ where
         }
     });
 
-    let mut running = std::pin::pin!(service(server_in, server_out, outbox));
+    let mut running = std::pin::pin!(service(server_in, server_out, outbox, shortcuts));
     let mut writer = writer;
     tokio::select! {
         () = &mut running => {
@@ -455,6 +630,69 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shortcut for `x/big` that answers with the body's length, or panics for `"boom"`.
+    struct Lengths;
+
+    impl Shortcut for Lengths {
+        fn methods(&self) -> &'static [&'static str] {
+            &["x/big"]
+        }
+        fn ready(&self) -> bool {
+            true
+        }
+        fn answer(&self, body: &[u8]) -> Result<Vec<u8>, (i64, String)> {
+            assert!(!body.windows(6).any(|w| w == b"\"boom\""), "boom");
+            Ok(body.len().to_string().into_bytes())
+        }
+    }
+
+    /// Only requests of the shortcut's methods with a number or string id are put aside,
+    /// whatever else mentions the method; each is answered in its slot with its own id, and a
+    /// panic is an internal error, not the end of the session.
+    #[tokio::test]
+    async fn shortcut_requests_are_put_aside_and_answered_in_their_turn() {
+        let shortcut: std::sync::Arc<dyn Shortcut> = std::sync::Arc::new(Lengths);
+        let shortcuts = Shortcuts::default();
+        shortcuts.set(std::sync::Arc::downgrade(&shortcut));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _ = shortcuts.0.outbox.set(Outbox(tx));
+        let taken = |body: &str| {
+            let mut bytes = body.as_bytes().to_vec();
+            let aside = shortcuts.put_aside(None, &mut bytes);
+            (aside, String::from_utf8(bytes).unwrap())
+        };
+        for untouched in [
+            r#"{"jsonrpc":"2.0","method":"x/big","params":{}}"#,
+            r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x/big","params":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x/small","params":{"text":"\"x/big\""}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/didChange","params":{"method":"x/big"}}"#,
+            r#"not JSON "x/big""#,
+        ] {
+            assert_eq!(taken(untouched), (false, untouched.to_string()));
+        }
+        let (aside, stand_in) = taken(r#"{"jsonrpc":"2.0","id":"a-1","method":"x/big","params":{"n":1}}"#);
+        assert!(aside);
+        assert_eq!(stand_in, format!(r#"{{"jsonrpc":"2.0","method":"{SHORTCUT_METHOD}","params":{{"slot":0}}}}"#));
+        assert!(taken(r#"{"jsonrpc":"2.0","id":7,"method":"x/big","params":"boom"}"#).0);
+        shortcuts.run(1);
+        shortcuts.run(0);
+        shortcuts.run(0); // answered once
+        let answer = |bytes: Vec<u8>| -> serde_json::Value {
+            let text = String::from_utf8(bytes).unwrap();
+            serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+        };
+        let boom = answer(rx.try_recv().unwrap());
+        assert_eq!((boom["id"].clone(), boom["error"]["code"].clone()), (json!(7), json!(-32603)), "{boom}");
+        let ok = answer(rx.try_recv().unwrap());
+        assert_eq!(ok, json!({"jsonrpc": "2.0", "id": "a-1", "result": 62}));
+        assert!(rx.try_recv().is_err());
+        // A known method (from a large message's shape) is used as it is.
+        let mut body = br#"{"jsonrpc":"2.0","id":2,"method":"x/big","params":{}}"#.to_vec();
+        assert!(shortcuts.put_aside(Some("x/big"), &mut body));
+        let mut body = br#"{"jsonrpc":"2.0","id":2,"method":"x/big","params":{}}"#.to_vec();
+        assert!(!shortcuts.put_aside(Some("x/other"), &mut body));
+    }
 
     async fn frames(input: &[u8]) -> Vec<Result<String, FrameError>> {
         let mut r = BufReader::new(input);
@@ -505,8 +743,11 @@ mod tests {
         let big =
             format!(r#"{{"jsonrpc":"2.0","id":7,"method":"workspace/applyEdit","params":"{}"}}"#, "x".repeat(PIPE * 5));
         let sent = big.clone();
-        let session =
-            tokio::spawn(serve(server_reads, server_writes, Ending::default(), move |_input, mut output, outbox| {
+        let session = tokio::spawn(serve(
+            server_reads,
+            server_writes,
+            Ending::default(),
+            move |_input, mut output, outbox, _shortcuts| {
                 Box::pin(async move {
                     let noise = tokio::spawn(async move {
                         for i in 0..2_000 {
@@ -530,7 +771,8 @@ mod tests {
                     noise.await.unwrap();
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 })
-            }));
+            },
+        ));
         let mut reader = BufReader::new(client_in);
         let (mut whole, mut notifications) = (0, 0);
         while whole < 5 || notifications < 2_000 {
@@ -582,9 +824,10 @@ mod tests {
         // Large messages: by shape, the same verdicts.
         let big = "x".repeat(LARGE);
         let open = format!(r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"text":"{big}"}}}}"#);
-        assert!(is_large_request(open.as_bytes()) && is_json_rpc(open.as_bytes()).is_ok());
+        assert_eq!(large_request_method(open.as_bytes()).as_deref(), Some("textDocument/didOpen"));
+        assert_eq!(is_json_rpc(open.as_bytes()), Ok(Some("textDocument/didOpen".to_string())));
         let bad_id = format!(r#"{{"jsonrpc":"2.0","id":{{"a":1}},"method":"x","params":"{big}"}}"#);
-        assert!(!is_large_request(bad_id.as_bytes()) && is_json_rpc(bad_id.as_bytes()).is_err());
+        assert!(large_request_method(bad_id.as_bytes()).is_none() && is_json_rpc(bad_id.as_bytes()).is_err());
         let old = format!(r#"{{"jsonrpc":"1.0","method":"x","params":"{big}"}}"#);
         assert!(is_json_rpc(old.as_bytes()).is_err());
         let cut = &open.as_bytes()[..open.len() - 2];

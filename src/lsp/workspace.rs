@@ -33,13 +33,18 @@ pub struct WorkspaceState {
     indexed_once: AtomicBool,
     /// The current diagnostics of each unopened file that has any, with their fingerprint
     /// (the result id of pull diagnostics).
-    pub(super) reports: DashMap<PathBuf, Arc<super::diagnostics::Report>>,
+    pub(super) reports: super::pull::Reports,
+    /// The last `workspace/diagnostic` answer of the transport's fast path.
+    pub(super) pull_memo: super::pull::PullMemo,
     /// The client pulls the workspace's diagnostics (it sent `workspace/diagnostic`).
     pub(super) pulling: AtomicBool,
     /// A report changed since the client last pulled.
     pub(super) dirty: AtomicBool,
     /// Paths of the open documents (their own diagnostics win).
     open: DashMap<PathBuf, ()>,
+    /// Paths of documents closed whose file is being checked again: until it is, a pull does
+    /// not call them clean (their report is on its way).
+    closing: DashMap<PathBuf, ()>,
     /// A full re-check is running / another is wanted after it.
     pub(super) validating: AtomicBool,
     pub(super) again: AtomicBool,
@@ -89,6 +94,19 @@ impl WorkspaceState {
         self.open.contains_key(path)
     }
 
+    /// Whether the file's diagnostics are its open document's, or on their way from the
+    /// index after it was closed ([`State::reindex_closed`]).
+    pub fn is_open_or_closing(&self, path: &Path) -> bool {
+        self.open.contains_key(path) || self.closing.contains_key(path)
+    }
+
+    /// A closed document's file has been checked again (see `closing`).
+    fn closed(&self, path: &Path) {
+        if self.closing.remove(path).is_some() {
+            self.reports.changed();
+        }
+    }
+
     /// Notes that a document is open (`true`) or closed. Returns its path, and whether
     /// diagnostics had been pushed for it as an unopened file.
     pub fn set_open(&self, uri: &Uri, open: bool) -> Option<(PathBuf, bool)> {
@@ -102,8 +120,12 @@ impl WorkspaceState {
                 self.dirty.store(true, Ordering::SeqCst);
             }
         } else {
+            self.closing.insert(path.clone(), ());
             self.open.remove(&path);
         }
+        // Which files are open decides what a `workspace/diagnostic` answer says of files
+        // without a report.
+        self.reports.changed();
         Some((path, pushed))
     }
 
@@ -289,8 +311,7 @@ impl State {
     /// Forgets a folder: its files leave the index and their diagnostics are cleared.
     pub async fn forget_folder(self: &Arc<Self>, root: &Path) {
         let gone = self.workspace.index.remove_under(root);
-        let reported: Vec<PathBuf> =
-            self.workspace.reports.iter().filter(|p| p.key().starts_with(root)).map(|p| p.key().clone()).collect();
+        let reported = self.workspace.reports.paths_under(root);
         let mut all: Vec<PathBuf> = gone;
         all.extend(reported);
         all.sort();
@@ -365,8 +386,7 @@ impl State {
         // under it goes. A file deleted is the same, for one path.
         for (path, _) in last.iter().filter(|(_, typ)| **typ == FileChangeType::DELETED) {
             touched.extend(self.workspace.index.remove_under(path));
-            touched
-                .extend(self.workspace.reports.iter().filter(|r| r.key().starts_with(path)).map(|r| r.key().clone()));
+            touched.extend(self.workspace.reports.paths_under(path));
         }
         last.retain(|_, typ| *typ != FileChangeType::DELETED);
         let rules = self.folder_rules();
@@ -403,7 +423,7 @@ impl State {
         .unwrap_or_default();
         for (path, refs) in read {
             let had = self.workspace.index.set(path.clone(), refs);
-            if had || self.workspace.index.get(&path).is_some() || self.workspace.reports.contains_key(&path) {
+            if had || self.workspace.index.get(&path).is_some() || self.workspace.reports.contains(&path) {
                 touched.push(path);
             }
         }
@@ -450,6 +470,7 @@ impl State {
     pub async fn reindex_closed(self: &Arc<Self>, uri: Uri, path: PathBuf) {
         let indexed = self.config().workspace.enabled && self.workspace.indexed_once.load(Ordering::SeqCst);
         if !indexed || self.workspace.folder_of(&path).is_none() {
+            self.workspace.closed(&path);
             self.publish_diagnostics(uri, Vec::new(), None).await;
             return;
         }
@@ -458,7 +479,8 @@ impl State {
         // What the document showed is replaced by the file's findings (pushed as a new report)
         // or by nothing.
         self.validate_files(Some(vec![path.clone()])).await;
-        if !self.workspace.reports.contains_key(&path) || self.workspace.pulling.load(Ordering::SeqCst) {
+        self.workspace.closed(&path);
+        if !self.workspace.reports.contains(&path) || self.workspace.pulling.load(Ordering::SeqCst) {
             self.publish_diagnostics(uri, Vec::new(), None).await;
         }
         self.publish_status().await;
