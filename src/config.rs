@@ -1,6 +1,6 @@
 //! Settings: one serde struct ([`Config`], camelCase, every field defaulted) and its layering.
 //!
-//! Layers, lowest first: defaults < `.synergy.toml` at the workspace root < environment
+//! Layers, lowest first: defaults < `.synergy.toml` at the workspace folder's root < environment
 //! (`SYNERGY_URL`, `SYNERGY_TOKEN`) < editor settings (`initializationOptions`, then
 //! `workspace/configuration` section `synergy`, also re-read on `didChangeConfiguration`).
 //! Each layer is validated on its own: a broken layer is reported and skipped, the others apply.
@@ -264,7 +264,8 @@ pub struct WorkspaceConfig {
     pub include: Vec<String>,
     /// More globs of files never to index, besides `files.exclude`.
     pub exclude: Vec<String>,
-    /// Most files indexed; past it, the server says so once and indexes the first ones.
+    /// Most files indexed in a folder (the first folder's value also bounds all folders
+    /// together); past it, the server says so once and indexes the first ones.
     pub max_files: usize,
 }
 
@@ -306,7 +307,7 @@ impl Source {
 }
 
 /// The settings layers, each a JSON object in [`Config`]'s shape.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Layers {
     pub layers: Vec<(Source, Value)>,
 }
@@ -429,15 +430,20 @@ pub fn file_layer_at(path: &std::path::Path) -> Result<Value, String> {
 }
 
 /// Runs `tokenCommand` through the platform's shell and returns the first line it printed,
-/// trimmed. The error never contains the output.
+/// trimmed. The error never contains the output. The command sees the server it is asked a
+/// token for as `SYNERGY_URL` (`server_url`, when one is set), so one command can print the
+/// right token for each of several servers (workspace folders may name their own).
 ///
 /// On Windows the command goes to `cmd.exe /D /S /C "<command>"` verbatim (`raw_arg`): cmd.exe
 /// does not understand the `\"` escaping that `.arg()` applies, so `type "C:\my token.txt"`
 /// would fail. `/S` makes cmd.exe strip only the outer quotes, `/D` skips AutoRun commands
 /// (Node's `shell: true` spawns the same way). Elsewhere it is `sh -c <command>`.
-pub async fn run_token_command(command: &str) -> Result<Secret, String> {
+pub async fn run_token_command(command: &str, server_url: Option<&str>) -> Result<Secret, String> {
     let mut cmd = shell_command(command);
     cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    if let Some(url) = server_url {
+        cmd.env("SYNERGY_URL", url);
+    }
     let out = tokio::time::timeout(std::time::Duration::from_secs(30), cmd.output())
         .await
         .map_err(|_| format!("tokenCommand `{command}` did not finish within 30 s"))?
@@ -552,20 +558,28 @@ mod tests {
     #[cfg(not(windows))]
     #[tokio::test]
     async fn token_command() {
-        assert_eq!(run_token_command("echo ' tok '").await.unwrap().expose(), "tok");
-        let err = run_token_command("echo abc$((40+2)); exit 3").await.unwrap_err();
+        assert_eq!(run_token_command("echo ' tok '", None).await.unwrap().expose(), "tok");
+        let err = run_token_command("echo abc$((40+2)); exit 3", None).await.unwrap_err();
         assert!(err.contains("failed") && !err.contains("abc42"), "{err}");
-        assert!(run_token_command("true").await.unwrap_err().contains("printed nothing"));
+        assert!(run_token_command("true", None).await.unwrap_err().contains("printed nothing"));
     }
 
     /// cmd.exe syntax, run under Wine by scripts/windows: quotes, spaces, `&&`, exit codes.
     #[cfg(windows)]
     #[tokio::test]
     async fn token_command() {
-        assert_eq!(run_token_command("echo  tok ").await.unwrap().expose(), "tok");
-        let err = run_token_command("echo abc4^2 && exit /b 3").await.unwrap_err();
+        assert_eq!(run_token_command("echo  tok ", None).await.unwrap().expose(), "tok");
+        let err = run_token_command("echo abc4^2 && exit /b 3", None).await.unwrap_err();
         assert!(err.contains("failed") && !err.contains("abc42"), "{err}");
-        assert!(run_token_command("rem nothing").await.unwrap_err().contains("printed nothing"));
+        assert!(run_token_command("rem nothing", None).await.unwrap_err().contains("printed nothing"));
+    }
+
+    /// The command sees the server it is for as SYNERGY_URL.
+    #[tokio::test]
+    async fn token_command_sees_its_server() {
+        let print = if cfg!(windows) { "echo tok-%SYNERGY_URL%" } else { "echo tok-$SYNERGY_URL" };
+        let token = run_token_command(print, Some("https://b.example.com")).await.unwrap();
+        assert_eq!(token.expose(), "tok-https://b.example.com");
     }
 
     /// A token in a file whose path has spaces, read the way the README says (`type "…"` on
@@ -581,8 +595,8 @@ mod tests {
             if cfg!(windows) { format!("type \"{}\"", path.display()) } else { format!("cat '{}'", path.display()) }
         };
         let command = print(&file);
-        assert_eq!(run_token_command(&command).await.unwrap().expose(), "tok-in-file-77", "{command}");
+        assert_eq!(run_token_command(&command, None).await.unwrap().expose(), "tok-in-file-77", "{command}");
         let command = print(&folder.join("no such file.txt"));
-        assert!(run_token_command(&command).await.unwrap_err().contains("failed"), "{command}");
+        assert!(run_token_command(&command, None).await.unwrap_err().contains("failed"), "{command}");
     }
 }

@@ -355,6 +355,39 @@ pub fn status(health: &Health, config_problem: Option<&Unavailable>, host: &str)
     (state_of(why), unavailable_reason(why))
 }
 
+/// The status of several servers (workspace folders that name different servers) as one:
+/// the state that most needs the user (not configured, then a rejected token, offline, idle,
+/// connected), and each server's explanation, said with its host when it is not connected.
+/// `parts` holds each server's state, explanation and host; one part is returned as it is.
+pub fn status_of_servers(parts: &[(StatusState, String, String)]) -> (StatusState, String) {
+    let rank = |s: StatusState| match s {
+        StatusState::NotConfigured => 4,
+        StatusState::TokenRejected => 3,
+        StatusState::Offline => 2,
+        StatusState::Idle => 1,
+        StatusState::Connected => 0,
+    };
+    match parts {
+        [] => (StatusState::Idle, String::new()),
+        [(state, message, _)] => (*state, message.clone()),
+        _ => {
+            let state = parts.iter().map(|p| p.0).max_by_key(|s| rank(*s)).unwrap_or(StatusState::Idle);
+            let host = |h: &str| if h.is_empty() { "the server".to_string() } else { h.to_string() };
+            let connected: Vec<String> =
+                parts.iter().filter(|p| p.0 == StatusState::Connected).map(|p| host(&p.2)).collect();
+            let mut said: Vec<String> = parts
+                .iter()
+                .filter(|p| p.0 != StatusState::Connected)
+                .map(|(_, message, h)| format!("{}: {message}", host(h)))
+                .collect();
+            if !connected.is_empty() {
+                said.push(format!("Connected to {}.", connected.join(" and ")));
+            }
+            (state, said.join(" "))
+        }
+    }
+}
+
 /// The one classification of problems: the user must configure something, replace the token,
 /// or wait (the server is offline, failing or rate-limiting, and synergy-ls retries by itself).
 pub fn state_of(why: &Unavailable) -> StatusState {
@@ -536,6 +569,18 @@ mod tests {
         let offline = Health::Unavailable(Unavailable::Unreachable("connection refused".into()));
         assert_eq!(status(&offline, None, "s").0.as_str(), "offline");
         assert_eq!(status(&Health::Idle, None, "").0.as_str(), "idle");
+        // Two servers: the one that needs the user decides the state; each is named.
+        let part = |health: &Health, host: &str| {
+            let (state, text) = status(health, None, host);
+            (state, text, host.to_string())
+        };
+        let (state, text) = status_of_servers(&[part(&Health::Connected, "a:1"), part(&rejected, "b:2")]);
+        assert_eq!(state, StatusState::TokenRejected);
+        assert!(text.starts_with("b:2: The server rejected") && text.ends_with("Connected to a:1."), "{text}");
+        let (state, text) = status_of_servers(&[part(&Health::Connected, "a:1"), part(&Health::Connected, "b:2")]);
+        assert_eq!((state, text.as_str()), (StatusState::Connected, "Connected to a:1 and b:2."));
+        let one = status_of_servers(&[part(&offline, "a:1")]);
+        assert_eq!(one, status(&offline, None, "a:1"));
         assert!(health_message(&Health::Connected, &Health::Unavailable(Unavailable::ServerError(500)), "x").is_some());
         let hover = hover(
             "Riverside",

@@ -1,6 +1,6 @@
 //! Settings assembled for use, in one place for the command line and the language server:
 //! the layers ([`config::Layers`]) merged into a [`Config`], `tokenCommand` run when it is the
-//! only source of a token (once per distinct command), the scanner built from the
+//! only source of a token (once per distinct command and server), the scanner built from the
 //! `referencePatterns`, the HTTP client's and the resolver's settings derived, and every
 //! warning collected. `main.rs` (`check`, `status`) and `lsp/settings.rs` both call
 //! [`Assembler::assemble`]; only what they do with an error differs (the command line stops,
@@ -30,28 +30,44 @@ pub struct Assembled {
     pub errors: Vec<String>,
 }
 
-/// Assembles settings; remembers the token each `tokenCommand` printed, so a command runs
-/// once per distinct command line, not on every settings change.
+/// Assembles settings; remembers the token each `tokenCommand` printed for each server, so a
+/// command runs once per distinct command line and server, not on every settings change.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    command_token: Mutex<Option<(String, Secret)>>,
+    /// By `(command, server URL)`: the last few asked (a workspace names a server or two).
+    command_tokens: Mutex<Vec<(CommandKey, Secret)>>,
 }
 
+/// A `tokenCommand` and the server URL it was run for.
+type CommandKey = (String, Option<String>);
+
+/// Distinct `(command, server)` tokens remembered at most.
+const COMMAND_TOKENS: usize = 8;
+
 impl Assembler {
-    /// Merges `layers`, runs `tokenCommand` if needed (bounded at 30 s, see
-    /// [`config::run_token_command`]) and derives everything else.
+    /// Merges `layers`, runs `tokenCommand` if needed (bounded at 30 s, with the server's URL
+    /// as `SYNERGY_URL`; see [`config::run_token_command`]) and derives everything else.
     pub async fn assemble(&self, layers: &Layers) -> Assembled {
         let (mut config, mut warnings) = layers.build();
         let mut errors = Vec::new();
         if config.token.is_none()
             && let Some(cmd) = config.token_command.clone().filter(|c| !c.trim().is_empty())
         {
-            let cached = self.command_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let key = (cmd, config.server_url.clone());
+            let cached = {
+                let tokens = self.command_tokens.lock().unwrap_or_else(|e| e.into_inner());
+                tokens.iter().find(|(k, _)| *k == key).map(|(_, t)| t.clone())
+            };
             match cached {
-                Some((c, token)) if c == cmd => config.token = Some(token),
-                _ => match config::run_token_command(&cmd).await {
+                Some(token) => config.token = Some(token),
+                None => match config::run_token_command(&key.0, key.1.as_deref()).await {
                     Ok(token) => {
-                        *self.command_token.lock().unwrap_or_else(|e| e.into_inner()) = Some((cmd, token.clone()));
+                        let mut tokens = self.command_tokens.lock().unwrap_or_else(|e| e.into_inner());
+                        tokens.retain(|(k, _)| *k != key);
+                        if tokens.len() >= COMMAND_TOKENS {
+                            tokens.remove(0);
+                        }
+                        tokens.push((key, token.clone()));
                         config.token = Some(token);
                     }
                     Err(e) => errors.push(e),
@@ -117,6 +133,17 @@ mod tests {
             assert!(a.errors[0].contains("referencePatterns"));
         }
         assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 1);
+        // Another server is another token (two workspace folders, two servers): asked once
+        // each, however the folders alternate.
+        for url in ["http://10.0.0.2", "http://10.0.0.1", "http://10.0.0.2"] {
+            let mut other = layers.clone();
+            other.set(Source::File, json!({ "serverUrl": url }));
+            other.set(Source::EditorSettings, json!({"allowInsecureHttp": true}));
+            let a = assembler.assemble(&other).await;
+            assert_eq!(a.config.server_url.as_deref(), Some(url));
+            assert_eq!(a.config.token.as_ref().map(Secret::expose), Some("tok-ASSEMBLE-1"));
+        }
+        assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 2);
         layers.set(Source::Environment, json!({ "tokenCommand": "exit 4" }));
         let a = assembler.assemble(&layers).await;
         assert!(a.config.token.is_none());

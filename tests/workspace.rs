@@ -280,6 +280,102 @@ async fn settings_folders_and_honesty() {
     lsp.shutdown_in_process().await;
 }
 
+/// Each workspace folder has its own settings: its `.synergy.toml` and the editor's settings
+/// for that folder (`workspace/configuration` with the folder's `scopeUri`). Two folders name
+/// two servers: each file is checked, hovered, completed and referenced against its own
+/// folder's server, with its own folder's severities; `tokenCommand` is run once per server
+/// with that server's URL as `SYNERGY_URL`; the status names both servers; a folder's
+/// `.synergy.toml` changed on disk applies to that folder alone.
+#[tokio::test]
+async fn each_folder_has_its_own_settings_and_server() {
+    let (sim_a, sim_b) = (simulator().await, simulator().await);
+    // On B's server, Riverside was renamed.
+    assert!(sim_b.rename_job("Riverside", "Riverside Levee"));
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_text(a.path(), ".synergy.toml", &format!("serverUrl = \"{}\"\n", sim_a.url()));
+    let b_config = |url: &str| format!("serverUrl = \"{url}\"\n[diagnostics.severity]\nunknownJob = \"error\"\n");
+    write_text(b.path(), ".synergy.toml", &b_config(&sim_b.url()));
+    write_text(a.path(), "a.md", "job:Riverside and job:GoneA\n");
+    write_text(b.path(), "b.md", "job:Riverside and job:GoneB\n");
+    let log = a.path().join("token-runs.log");
+    let command = if cfg!(windows) {
+        format!("echo %SYNERGY_URL%>> \"{}\" & echo {TOKEN}", log.display())
+    } else {
+        format!("echo \"$SYNERGY_URL\" >> '{}'; echo {TOKEN}", log.display())
+    };
+
+    let mut lsp = Lsp::in_process();
+    // A's folder settings (from the editor) make unknown jobs hints there.
+    lsp.scoped_settings = vec![(file_uri(a.path()), json!({"diagnostics": {"severity": {"unknownJob": "hint"}}}))];
+    let caps = json!({"workspace": {"configuration": true, "didChangeWatchedFiles": {"dynamicRegistration": true}}});
+    let init = json!({"tokenCommand": command, "diagnostics": {"debounceMs": 0}});
+    lsp.initialize_folders(&[a.path(), b.path()], init, caps).await;
+    let (a_doc, b_doc) = (file_uri(&a.path().join("a.md")), file_uri(&b.path().join("b.md")));
+    let d = lsp.diagnostics(&a_doc, |d| !d.is_empty()).await;
+    let shape = |d: &[Value]| -> Vec<(String, u64)> {
+        d.iter().map(|d| (d["message"].as_str().unwrap().to_string(), d["severity"].as_u64().unwrap())).collect()
+    };
+    assert_eq!(codes(&d), ["unknown-job"], "{d:?}");
+    assert!(d[0]["message"].as_str().unwrap().contains("GoneA") && d[0]["severity"] == 4, "{d:?}");
+    let d = lsp.diagnostics(&b_doc, |d| d.len() == 2).await;
+    let b_shape = shape(&d);
+    assert!(b_shape[0].0.contains("Riverside Levee") && b_shape[0].1 == 1, "renamed on B's server: {b_shape:?}");
+    assert!(b_shape[1].0.contains("GoneB") && b_shape[1].1 == 1, "{b_shape:?}");
+    // Each name went to its own folder's server only.
+    assert_eq!((sim_a.requests_for("GoneA"), sim_b.requests_for("GoneA")), (1, 0));
+    assert_eq!((sim_a.requests_for("GoneB"), sim_b.requests_for("GoneB")), (0, 1));
+    // tokenCommand ran once per server, told which.
+    let mut runs: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(|l| l.trim().to_string()).collect();
+    runs.sort();
+    let mut urls = vec![sim_a.url(), sim_b.url()];
+    urls.sort();
+    assert_eq!(runs, urls);
+    // The status item names both servers.
+    let status = lsp.notification("synergy/status", |p| p["state"] == "connected").await;
+    let server = status["server"].as_str().unwrap();
+    for sim in [&sim_a, &sim_b] {
+        assert!(server.contains(sim.url().trim_start_matches("http://")), "{status}");
+    }
+
+    // Open documents: hover and references each on their own folder's server.
+    lsp.open(&a_doc, "markdown", "job:Riverside and job:GoneA\n").await;
+    lsp.open(&b_doc, "markdown", "job:Riverside and job:GoneB\n").await;
+    let hover = |uri: &str| json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 6}});
+    let on_a = lsp.request("textDocument/hover", hover(&a_doc)).await;
+    let on_b = lsp.request("textDocument/hover", hover(&b_doc)).await;
+    let text = |h: &Value| h["contents"]["value"].as_str().unwrap_or_default().to_string();
+    assert!(text(&on_a).contains("Flood mitigation"), "{on_a}");
+    assert!(text(&on_b).contains("Riverside Levee") && !text(&on_b).contains("Flood mitigation"), "{on_b}");
+    let mut at = hover(&a_doc);
+    at["context"] = json!({"includeDeclaration": true});
+    let refs = lsp.request("textDocument/references", at).await;
+    let uris: Vec<&str> = refs.as_array().unwrap().iter().map(|l| l["uri"].as_str().unwrap()).collect();
+    assert_eq!(uris, [a_doc.as_str()], "B's Riverside is another server's name");
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": a_doc}})).await;
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": b_doc}})).await;
+    lsp.diagnostics(&b_doc, |d| d.len() == 2).await;
+
+    // B's `.synergy.toml` now names A's server: B's Riverside is fine, A's folder unchanged.
+    write_text(b.path(), ".synergy.toml", &b_config(&sim_a.url()));
+    let changed = json!({"changes": [{"uri": file_uri(&b.path().join(".synergy.toml")), "type": 2}]});
+    lsp.notify("workspace/didChangeWatchedFiles", changed).await;
+    let d = lsp.diagnostics(&b_doc, |d| d.len() == 1).await;
+    assert!(d[0]["message"].as_str().unwrap().contains("GoneB") && d[0]["severity"] == 1, "{d:?}");
+    assert_eq!(sim_a.requests_for("GoneB"), 1);
+    lsp.drain_messages(Duration::from_millis(200)).await;
+    let last_a = lsp
+        .transcript
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m.contains("publishDiagnostics") && m.contains(&a_doc))
+        .cloned()
+        .unwrap();
+    assert!(last_a.contains("GoneA") && last_a.contains("\"severity\":4"), "{last_a}");
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}
+
 /// A client that declares `textDocument.diagnostic` pulls: documents by
 /// `textDocument/diagnostic`, the workspace by `workspace/diagnostic`, each with result ids
 /// ("unchanged" when nothing changed), and is asked to pull again when a file changes. What

@@ -94,13 +94,13 @@ impl State {
     ) -> DocumentDiagnosticReportResult {
         self.settings_ready().await;
         let uri = params.text_document.uri;
-        let diagnostics = match self.scan(&uri) {
+        let scope = self.scope_of(&uri);
+        let diagnostics = match self.scan(&uri, &scope) {
             None => Vec::new(),
             Some(scan) => {
                 let verdicts =
-                    analysis::resolve_names(&self.resolver, analysis::names(&scan.refs), LOOKUP_FANOUT).await;
-                let config = self.config();
-                let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
+                    analysis::resolve_names(&scope.resolver, analysis::names(&scan.refs), LOOKUP_FANOUT).await;
+                let judged = analysis::judge(&verdicts, &scope.config.diagnostics.severity);
                 let found = analysis::analyze(&scan.refs, &verdicts, &judged);
                 let enc = self.caps().encoding;
                 match self.docs.get(&uri) {
@@ -140,26 +140,35 @@ impl State {
     /// cache and, while the server fails, probe it (recovery then asks the client to pull).
     pub async fn validate(self: &Arc<Self>, uri: Uri) {
         self.settings_ready().await;
-        let Some(scan) = self.scan(&uri) else { return };
+        let scope = self.scope_of(&uri);
+        let Some(scan) = self.scan(&uri, &scope) else { return };
         let version = scan.version;
-        let (mut verdicts, missing) = analysis::resolve_cached(&self.resolver, analysis::names(&scan.refs));
+        let resolver = &scope.resolver;
+        let (mut verdicts, missing) = analysis::resolve_cached(resolver, analysis::names(&scan.refs));
         if self.caps().pull_diagnostics {
-            analysis::resolve_all(&self.resolver, missing, LOOKUP_FANOUT).await;
+            analysis::resolve_all(resolver, missing, LOOKUP_FANOUT).await;
             return;
         }
+        let severity = &scope.config.diagnostics.severity;
         if !missing.is_empty() {
             if !verdicts.is_empty() {
-                self.publish(&uri, version, &scan, &verdicts).await;
+                self.publish(&uri, version, &scan, &verdicts, severity).await;
             }
-            verdicts.extend(analysis::resolve_all(&self.resolver, missing, LOOKUP_FANOUT).await);
+            verdicts.extend(analysis::resolve_all(resolver, missing, LOOKUP_FANOUT).await);
         }
-        self.publish(&uri, version, &scan, &verdicts).await;
+        self.publish(&uri, version, &scan, &verdicts, severity).await;
     }
 
-    async fn publish(&self, uri: &Uri, version: i32, scan: &Scan, verdicts: &Verdicts) {
-        let config = self.config();
+    async fn publish(
+        &self,
+        uri: &Uri,
+        version: i32,
+        scan: &Scan,
+        verdicts: &Verdicts,
+        severity: &crate::config::SeverityConfig,
+    ) {
         let enc = self.caps().encoding;
-        let judged = analysis::judge(verdicts, &config.diagnostics.severity);
+        let judged = analysis::judge(verdicts, severity);
         let found = analysis::analyze(&scan.refs, verdicts, &judged);
         let diagnostics: Vec<_> = {
             let Some(mut doc) = self.docs.get_mut(uri) else { return };
@@ -257,18 +266,30 @@ impl State {
             self.refresh_if_dirty();
             return;
         }
-        let names: HashSet<&str> = files.iter().flat_map(|(_, f)| analysis::names(&f.refs)).collect();
-        let config = self.config();
-        let verdicts = analysis::resolve_names(&self.resolver, names, config.lookup_fanout()).await;
-        let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
+        // Each folder's files with its settings and server.
+        let scopes = self.scopes();
+        let mut groups: Vec<(Arc<super::settings::Scope>, Vec<_>)> = Vec::new();
         for (path, refs) in files {
-            let found = analysis::analyze(&refs.refs, &verdicts, &judged);
-            let diagnostics = found
-                .findings
-                .iter()
-                .map(|f| to_proto::diagnostic(&f.verdict, to_proto::range_of(refs.refs[f.reference].range)))
-                .collect();
-            self.publish_file(path, Some(&refs), diagnostics).await;
+            let scope = scopes.of(Some(&path));
+            match groups.iter_mut().find(|(s, _)| s.id == scope.id) {
+                Some((_, files)) => files.push((path, refs)),
+                None => groups.push((Arc::clone(scope), vec![(path, refs)])),
+            }
+        }
+        for (scope, files) in groups {
+            let names: HashSet<&str> = files.iter().flat_map(|(_, f)| analysis::names(&f.refs)).collect();
+            let config = &scope.config;
+            let verdicts = analysis::resolve_names(&scope.resolver, names, config.lookup_fanout()).await;
+            let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
+            for (path, refs) in files {
+                let found = analysis::analyze(&refs.refs, &verdicts, &judged);
+                let diagnostics = found
+                    .findings
+                    .iter()
+                    .map(|f| to_proto::diagnostic(&f.verdict, to_proto::range_of(refs.refs[f.reference].range)))
+                    .collect();
+                self.publish_file(path, Some(&refs), diagnostics).await;
+            }
         }
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "unopened files checked");
         self.refresh_if_dirty();

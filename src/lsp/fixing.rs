@@ -20,6 +20,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::handlers::{Located, located_refs};
+use super::settings::Scope as SettingsScope;
 use super::state::State;
 use super::to_proto;
 use super::workspace::Identity;
@@ -39,14 +40,19 @@ const ASK_WAIT: Duration = Duration::from_secs(5);
 
 /// Which references to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub enum Target {
     /// One open document.
     Document(Uri),
     /// Every file of the workspace, open or not.
     Workspace,
-    /// The references in the workspace whose safe fix names this job.
-    Job(JobId),
+    /// The references in the workspace whose safe fix names this job: its ID, and the server
+    /// it is on (URL as configured) when known; without one, that ID on any server.
+    Job(JobId, Option<String>),
 }
+
+/// A name as written in the files of one settings scope (`Scope::id`): the same name in two
+/// folders that name two servers is two names.
+type ScopedName = (u64, String);
 
 /// The safe fixes of a scope, as edits in the client's encoding, and what was left.
 #[derive(Debug, Default)]
@@ -65,14 +71,15 @@ pub struct Plan {
 /// asking ([`fix::edited_without_asking`]), and that `new_text` has a replacement for, at
 /// their edit range as `range` places it.
 fn edits_of<R: Reference>(
+    scope: &SettingsScope,
     refs: &[R],
-    wanted: &impl Fn(&str) -> bool,
-    new_text: &impl Fn(&str, RefForm) -> Option<String>,
+    wanted: &impl Fn(&SettingsScope, &str) -> bool,
+    new_text: &impl Fn(&SettingsScope, &str, RefForm) -> Option<String>,
     range: impl Fn(&R) -> tower_lsp_server::ls_types::Range,
 ) -> Vec<TextEdit> {
     refs.iter()
-        .filter(|r| fix::edited_without_asking(r.form()) && wanted(r.name()))
-        .filter_map(|r| Some(TextEdit { range: range(r), new_text: new_text(r.name(), r.form())? }))
+        .filter(|r| fix::edited_without_asking(r.form()) && wanted(scope, r.name()))
+        .filter_map(|r| Some(TextEdit { range: range(r), new_text: new_text(scope, r.name(), r.form())? }))
         .collect()
 }
 
@@ -83,51 +90,59 @@ fn refused(message: impl Into<String>) -> Error {
 
 impl State {
     /// How many references to each name are in `only` (one open document), or in the whole
-    /// workspace: open documents as the editor has them, other files as indexed.
-    fn name_counts(&self, only: Option<&Uri>) -> HashMap<String, usize> {
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        let scanner = self.scanner();
+    /// workspace: open documents as the editor has them, other files as indexed; by the
+    /// settings scope of their file (see [`ScopedName`]), with the scopes.
+    fn name_counts(&self, only: Option<&Uri>) -> (HashMap<ScopedName, usize>, HashMap<u64, Arc<SettingsScope>>) {
+        let scopes = self.scopes();
+        let mut counts: HashMap<ScopedName, usize> = HashMap::new();
+        let mut used: HashMap<u64, Arc<SettingsScope>> = HashMap::new();
         let uris: Vec<Uri> = match only {
             Some(uri) => vec![uri.clone()],
             None => self.docs.iter().map(|d| d.key().clone()).collect(),
         };
         for uri in uris {
-            let Some(scan) = self.docs.get_mut(&uri).map(|mut d| d.scan(&scanner)) else { continue };
+            let scope = scopes.of(super::workspace::path_of(&uri).as_deref());
+            let Some(scan) = self.docs.get_mut(&uri).map(|mut d| d.scan(&scope.scanner)) else { continue };
+            used.entry(scope.id).or_insert_with(|| Arc::clone(scope));
             for r in &scan.refs {
-                *counts.entry(r.name.clone()).or_default() += 1;
+                *counts.entry((scope.id, r.name.clone())).or_default() += 1;
             }
         }
         if only.is_none() {
             self.workspace.index.visit(|path, refs| {
                 if !self.workspace.is_open(path) {
+                    let scope = scopes.of(Some(path));
+                    used.entry(scope.id).or_insert_with(|| Arc::clone(scope));
                     for r in &refs.refs {
-                        *counts.entry(r.name.to_string()).or_default() += 1;
+                        *counts.entry((scope.id, r.name.to_string())).or_default() += 1;
                     }
                 }
             });
         }
-        counts
+        (counts, used)
     }
 
     /// Edits for every reference in `only` (one open document) or the workspace for which
-    /// `new_text(name, form)` gives a replacement of its edit range. Unopened files are read
-    /// again from disk first, and only those with a name `wanted` accepts.
+    /// `new_text(scope, name, form)` gives a replacement of its edit range. Unopened files are
+    /// read again from disk first, and only those with a name `wanted` accepts.
     async fn edits_where(
         self: &Arc<Self>,
         only: Option<&Uri>,
-        wanted: impl Fn(&str) -> bool,
-        new_text: impl Fn(&str, RefForm) -> Option<String>,
+        wanted: impl Fn(&SettingsScope, &str) -> bool,
+        new_text: impl Fn(&SettingsScope, &str, RefForm) -> Option<String>,
     ) -> HashMap<Uri, Vec<TextEdit>> {
         let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
-        let (scanner, enc) = (self.scanner(), self.caps().encoding);
+        let scopes = self.scopes();
+        let enc = self.caps().encoding;
         let uris: Vec<Uri> = match only {
             Some(uri) => vec![uri.clone()],
             None => self.docs.iter().map(|d| d.key().clone()).collect(),
         };
         for uri in uris {
+            let scope = scopes.of(super::workspace::path_of(&uri).as_deref());
             let Some(mut doc) = self.docs.get_mut(&uri) else { continue };
-            let scan = doc.scan(&scanner);
-            let edits = edits_of(&scan.refs, &wanted, &new_text, |r| to_proto::range(&doc, &r.edit_range, enc));
+            let scan = doc.scan(&scope.scanner);
+            let edits = edits_of(scope, &scan.refs, &wanted, &new_text, |r| to_proto::range(&doc, &r.edit_range, enc));
             if !edits.is_empty() {
                 changes.insert(uri, edits);
             }
@@ -137,13 +152,15 @@ impl State {
         }
         let mut paths = Vec::new();
         self.workspace.index.visit(|path, refs| {
-            if !self.workspace.is_open(path) && refs.refs.iter().any(|r| wanted(&r.name)) {
+            let scope = scopes.of(Some(path));
+            if !self.workspace.is_open(path) && refs.refs.iter().any(|r| wanted(scope, &r.name)) {
                 paths.push(path.to_path_buf());
             }
         });
         for (path, refs) in self.reread(paths).await {
             let (Some(refs), Some(uri)) = (refs, self.workspace.uri(&path)) else { continue };
-            let edits = edits_of(&refs.refs, &wanted, &new_text, |r| to_proto::range_of(r.edit_range));
+            let scope = scopes.of(Some(&path));
+            let edits = edits_of(scope, &refs.refs, &wanted, &new_text, |r| to_proto::range_of(r.edit_range));
             if !edits.is_empty() {
                 changes.insert(uri, edits);
             }
@@ -151,66 +168,95 @@ impl State {
         changes
     }
 
-    /// The safe fixes of `scope`: names resolved (cache first), judged with the configured
-    /// severities, their fixes confirmed against the server, then placed.
-    pub async fn plan_fixes(self: &Arc<Self>, scope: Scope) -> Plan {
+    /// The safe fixes of `target`: names resolved (cache first) on each file's server, judged
+    /// with its folder's severities, their fixes confirmed against the server, then placed.
+    pub async fn plan_fixes(self: &Arc<Self>, target: Target) -> Plan {
         self.settings_ready().await;
-        let only = match &scope {
-            Scope::Document(uri) => Some(uri),
+        let only = match &target {
+            Target::Document(uri) => Some(uri),
             _ => None,
         };
-        let counts = self.name_counts(only);
-        let config = self.config();
-        let fanout = config.lookup_fanout();
-        let verdicts = analysis::resolve_names(&self.resolver, counts.keys().map(String::as_str), fanout).await;
-        let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
-        let fix::Confirmed { mut safe, unconfirmed } = fix::confirm(&self.resolver, &judged, fanout).await;
-        if let Scope::Job(id) = &scope {
-            safe.retain(|_, f| f.target.as_ref() == Some(id));
+        let (counts, scopes) = self.name_counts(only);
+        let mut safe: HashMap<ScopedName, analysis::Fix> = HashMap::new();
+        let mut plan = Plan::default();
+        for (id, scope) in &scopes {
+            let names: Vec<&str> = counts.keys().filter(|(s, _)| s == id).map(|(_, n)| n.as_str()).collect();
+            let config = &scope.config;
+            let fanout = config.lookup_fanout();
+            let verdicts = analysis::resolve_names(&scope.resolver, names.iter().copied(), fanout).await;
+            let judged = analysis::judge(&verdicts, &config.diagnostics.severity);
+            let fix::Confirmed { safe: confirmed, unconfirmed } = fix::confirm(&scope.resolver, &judged, fanout).await;
+            for (name, f) in confirmed {
+                let on_target = match &target {
+                    Target::Job(job, server) => {
+                        f.target.as_ref() == Some(job)
+                            && server.as_ref().is_none_or(|s| Some(s) == config.server_url.as_ref())
+                    }
+                    _ => true,
+                };
+                if on_target {
+                    safe.insert((*id, name), f);
+                }
+            }
+            if matches!(target, Target::Job(..)) {
+                continue;
+            }
+            for name in names {
+                let count = counts[&(*id, name.to_string())];
+                if let Some(why) = unconfirmed.get(name) {
+                    // Its fix could not be confirmed: not a choice, a reference not checked.
+                    plan.unverified += count;
+                    plan.unavailable.get_or_insert_with(|| why.clone());
+                } else if judged.get(name).is_some_and(|v| !v.fixes.is_empty())
+                    && !safe.contains_key(&(*id, name.to_string()))
+                {
+                    plan.need_choice += count;
+                }
+                if let Some(Resolution::Unavailable(why)) = verdicts.get(name).map(|r| &r.resolution) {
+                    plan.unverified += count;
+                    plan.unavailable.get_or_insert_with(|| why.clone());
+                }
+            }
         }
-        let changes = self
-            .edits_where(only, |name| safe.contains_key(name), |name, form| Some(safe.get(name)?.new_text(form)))
+        let key = |scope: &SettingsScope, name: &str| (scope.id, name.to_string());
+        plan.changes = self
+            .edits_where(
+                only,
+                |scope, name| safe.contains_key(&key(scope, name)),
+                |scope, name, form| Some(safe.get(&key(scope, name))?.new_text(form)),
+            )
             .await;
-        let mut plan = Plan { fixed: changes.values().map(Vec::len).sum(), changes, ..Plan::default() };
-        if matches!(scope, Scope::Job(_)) {
-            return plan;
-        }
-        for (name, count) in &counts {
-            if let Some(why) = unconfirmed.get(name) {
-                // Its fix could not be confirmed: not a choice, a reference not checked.
-                plan.unverified += count;
-                plan.unavailable.get_or_insert_with(|| why.clone());
-            } else if judged.get(name.as_str()).is_some_and(|v| !v.fixes.is_empty()) && !safe.contains_key(name) {
-                plan.need_choice += count;
-            }
-            if let Some(Resolution::Unavailable(why)) = verdicts.get(name).map(|r| &r.resolution) {
-                plan.unverified += count;
-                plan.unavailable.get_or_insert_with(|| why.clone());
-            }
-        }
+        plan.fixed = plan.changes.values().map(Vec::len).sum();
         plan
     }
 
     /// `synergy.fixWorkspace`: every safe fix in the workspace (or, with `{"job": ID}`, those
-    /// that name that job), applied through `workspace/applyEdit` in one edit, then said in
-    /// one message. Answers `{fixed, files, needChoice, unverified, applied}`.
+    /// that name that job, on the server `"server"` names when given), applied through
+    /// `workspace/applyEdit` in one edit, then said in one message. Answers `{fixed, files,
+    /// needChoice, unverified, applied}`.
     pub async fn fix_workspace(self: &Arc<Self>, arguments: &[Value]) -> Result<Option<Value>> {
-        // Anything but no argument or `{"job": "<ID>"}` is refused: a malformed argument must
-        // not widen a fix meant for one job to the whole workspace.
-        let scope = match arguments {
-            [] => Scope::Workspace,
-            [Value::Object(o)] if o.len() == 1 && o.get("job").is_some_and(Value::is_string) => {
-                Scope::Job(JobId(o["job"].as_str().unwrap_or_default().into()))
+        // Anything but no argument or `{"job": "<ID>"}` (with an optional `"server"`) is
+        // refused: a malformed argument must not widen a fix meant for one job to the whole
+        // workspace.
+        let target = match arguments {
+            [] => Target::Workspace,
+            [Value::Object(o)]
+                if o.get("job").is_some_and(Value::is_string)
+                    && o.get("server").is_none_or(Value::is_string)
+                    && o.keys().all(|k| k == "job" || k == "server") =>
+            {
+                let server = o.get("server").and_then(Value::as_str).map(str::to_string);
+                Target::Job(JobId(o["job"].as_str().unwrap_or_default().into()), server)
             }
             _ => {
                 return Err(Error::invalid_params(format!(
-                    "{} takes no argument or [{{\"job\": \"<job ID>\"}}]",
+                    "{} takes no argument or [{{\"job\": \"<job ID>\"}}] (with an optional \"server\")",
                     super::ext::FIX_WORKSPACE_COMMAND
                 )));
             }
         };
         let started = std::time::Instant::now();
-        let plan = self.plan_fixes(scope).await;
+        let plan = self.plan_fixes(target).await;
         tracing::debug!(fixed = plan.fixed, ms = started.elapsed().as_secs_f64() * 1e3, "fix planned");
         let files = plan.changes.len();
         let summary = present::fix_summary(
@@ -255,14 +301,19 @@ impl State {
     }
 
     /// How many references in the workspace the cache already says have a safe fix naming
-    /// `job` (for the "fix all N references to this job" quick fix; no request is made).
-    fn count_fixable(&self, job: &JobId) -> usize {
-        let severities = self.config().diagnostics.severity.clone();
-        self.name_counts(None)
+    /// `job` on the server of `scope` (for the "fix all N references to this job" quick fix;
+    /// no request is made).
+    fn count_fixable(&self, scope: &SettingsScope, job: &JobId) -> usize {
+        let (counts, scopes) = self.name_counts(None);
+        counts
             .into_iter()
-            .filter(|(name, _)| {
-                let Some(resolved) = self.resolver.resolve_cached(name) else { return false };
-                analysis::Verdict::of(name, &resolved.resolution, &severities)
+            .filter(|((id, name), _)| {
+                let Some(other) = scopes.get(id) else { return false };
+                if other.config.server_url != scope.config.server_url {
+                    return false;
+                }
+                let Some(resolved) = other.resolver.resolve_cached(name) else { return false };
+                analysis::Verdict::of(name, &resolved.resolution, &other.config.diagnostics.severity)
                     .is_some_and(|v| v.safe_fix().is_some_and(|f| f.target.as_ref() == Some(job)))
             })
             .map(|(_, n)| n)
@@ -289,7 +340,7 @@ pub async fn fix_all_action(
     if !asked_for(only, FIX_ALL_KIND) {
         return None;
     }
-    let plan = tokio::time::timeout(ASK_WAIT, state.plan_fixes(Scope::Document(uri.clone()))).await.ok()?;
+    let plan = tokio::time::timeout(ASK_WAIT, state.plan_fixes(Target::Document(uri.clone()))).await.ok()?;
     if plan.changes.is_empty() {
         return None;
     }
@@ -304,9 +355,9 @@ pub async fn fix_all_action(
 
 /// "Fix all N references to this job in the workspace", beside a reference's safe fix, when
 /// the workspace has more than this one.
-pub fn fix_job_action(state: &Arc<State>, fix: &analysis::Fix) -> Option<CodeActionOrCommand> {
+pub fn fix_job_action(state: &Arc<State>, scope: &SettingsScope, fix: &analysis::Fix) -> Option<CodeActionOrCommand> {
     let job = fix.target.as_ref().filter(|_| fix.preferred)?;
-    let n = state.count_fixable(job);
+    let n = state.count_fixable(scope, job);
     (n > 1).then(|| {
         let title = format!("Fix all {n} references to this job in the workspace");
         CodeActionOrCommand::CodeAction(CodeAction {
@@ -315,7 +366,10 @@ pub fn fix_job_action(state: &Arc<State>, fix: &analysis::Fix) -> Option<CodeAct
             command: Some(Command {
                 title,
                 command: super::ext::FIX_WORKSPACE_COMMAND.into(),
-                arguments: Some(vec![json!({"job": job.0.as_ref()})]),
+                arguments: Some(vec![match &scope.config.server_url {
+                    Some(server) => json!({"job": job.0.as_ref(), "server": server}),
+                    None => json!({"job": job.0.as_ref()}),
+                }]),
             }),
             ..Default::default()
         })
@@ -372,9 +426,10 @@ pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<W
         return Err(refused("A job name cannot be empty or hold a double quote or a line break."));
     }
     state.settings_ready().await;
+    let here = state.scope_of(&params.text_document_position.text_document.uri);
     let resolve = |name: String| {
-        let state = Arc::clone(state);
-        async move { tokio::time::timeout(ASK_WAIT, state.resolver.resolve(&name)).await.ok() }
+        let resolver = Arc::clone(&here.resolver);
+        async move { tokio::time::timeout(ASK_WAIT, resolver.resolve(&name)).await.ok() }
     };
     let Some(target) = resolve(typed.clone()).await else {
         return Err(refused(format!("The 12d Synergy server did not answer about \"{typed}\" in time; try again.")));
@@ -383,26 +438,26 @@ pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<W
         Resolution::Found(job) => job.clone(),
         other => return Err(refused(present::rename_refusal(&typed, other).unwrap_or_default())),
     };
-    // Every name's verdict is current before identities are compared.
-    let counts = state.name_counts(None);
-    let fanout = state.config().lookup_fanout();
-    let names = counts.keys().map(String::as_str);
-    let _ = tokio::time::timeout(ASK_WAIT, analysis::resolve_names(&state.resolver, names, fanout)).await;
+    // Every name's verdict is current before identities are compared, each on its folder's
+    // server.
+    let (counts, scopes) = state.name_counts(None);
+    let asked = scopes.values().map(|scope| {
+        let names = counts.keys().filter(|(id, _)| *id == scope.id).map(|(_, n)| n.as_str());
+        analysis::resolve_names(&scope.resolver, names, scope.config.lookup_fanout())
+    });
+    let _ = tokio::time::timeout(ASK_WAIT, futures::future::join_all(asked)).await;
     if let Some(Resolution::Unavailable(why)) = resolve(r.name.clone()).await.map(|r| r.resolution) {
         return Err(refused(format!("Cannot rename: {}", present::unavailable_reason_batch(&why))));
     }
-    let wanted = state.identity(&r.name);
-    let memo: std::sync::Mutex<HashMap<String, bool>> = Default::default();
-    let same = |name: &str| -> bool {
+    let wanted = State::identity(&here, &r.name);
+    let memo: std::sync::Mutex<HashMap<ScopedName, bool>> = Default::default();
+    let same = |scope: &SettingsScope, name: &str| -> bool {
         let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
-        match memo.get(name) {
-            Some(&same) => same,
-            None => *memo.entry(name.to_string()).or_insert_with(|| state.identity(name) == wanted),
-        }
+        *memo.entry((scope.id, name.to_string())).or_insert_with(|| State::identity(scope, name) == wanted)
     };
     let new_value = |name: &str| if is_path(name) { job.path().to_string() } else { typed.clone() };
     let changes = state
-        .edits_where(None, same, |name, form| {
+        .edits_where(None, same, |_, name, form| {
             let value = new_value(name);
             (value != name).then(|| fix::new_text(&value, form))
         })

@@ -13,6 +13,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::from_proto;
+use super::settings::Scope;
 use super::state::State;
 use super::to_proto::{self, CompletionTarget};
 use crate::model::{JobRef, Resolution, is_path};
@@ -34,10 +35,10 @@ pub(super) struct Located {
 /// The references of a document (those touching `within`, if given) with their LSP ranges,
 /// scanned and converted under one lock so both come from the same version of the text.
 pub(super) fn located_refs(state: &State, uri: &Uri, within: Option<Range>) -> Option<Vec<Located>> {
-    let scanner = state.scanner();
+    let scope = state.scope_of(uri);
     let enc = state.caps().encoding;
     let mut doc = state.docs.get_mut(uri)?;
-    let scan = doc.scan(&scanner);
+    let scan = doc.scan(&scope.scanner);
     let bounds =
         within.map(|r| (doc.offset(from_proto::line_col(r.start), enc), doc.offset(from_proto::line_col(r.end), enc)));
     let touches = |r: &JobRef| bounds.is_none_or(|(a, b)| r.range.start <= b && a <= r.range.end);
@@ -54,12 +55,12 @@ pub async fn hover(state: &Arc<State>, params: HoverParams) -> Option<Hover> {
     let at = Range { start: p.position, end: p.position };
     let Located { r, range, .. } = located_refs(state, &p.text_document.uri, Some(at))?.into_iter().next()?;
     state.settings_ready().await;
-    let resolved = match tokio::time::timeout(HOVER_WAIT, state.resolver.resolve(&r.name)).await {
+    let scope = state.scope_of(&p.text_document.uri);
+    let resolved = match tokio::time::timeout(HOVER_WAIT, scope.resolver.resolve(&r.name)).await {
         Ok(resolved) => resolved,
         Err(_) => return Some(to_proto::hover(present::pending(&r.name), state.caps().markdown_hover, range)),
     };
-    let config = state.config();
-    let markdown = present::hover(&r.name, &resolved, config.web_url_template.as_deref());
+    let markdown = present::hover(&r.name, &resolved, scope.config.web_url_template.as_deref());
     Some(to_proto::hover(markdown, state.caps().markdown_hover, range))
 }
 
@@ -85,7 +86,8 @@ pub async fn completion(state: &Arc<State>, params: CompletionParams) -> Option<
         )
     };
     state.settings_ready().await;
-    let found = state.resolver.complete(&typed, COMPLETION_LIMIT).await;
+    let scope = state.scope_of(&p.text_document.uri);
+    let found = scope.resolver.complete(&typed, COMPLETION_LIMIT).await;
     let target = CompletionTarget {
         insert,
         replace,
@@ -93,7 +95,7 @@ pub async fn completion(state: &Arc<State>, params: CompletionParams) -> Option<
         markdown: caps.markdown_completion,
         quoted,
         path: is_path(&typed),
-        web_url_template: state.config().web_url_template.clone(),
+        web_url_template: scope.config.web_url_template.clone(),
     };
     Some(CompletionResponse::List(CompletionList {
         is_incomplete: found.incomplete,
@@ -101,11 +103,11 @@ pub async fn completion(state: &Arc<State>, params: CompletionParams) -> Option<
     }))
 }
 
-/// The verdict for a quick fix or link: the cache if it knows, else a (bounded) lookup.
-async fn verdict(state: &Arc<State>, name: &str) -> Option<Resolved> {
-    match state.resolver.resolve_cached(name) {
+/// The verdict for a quick fix: the cache if it knows, else a (bounded) lookup.
+async fn verdict(scope: &Scope, name: &str) -> Option<Resolved> {
+    match scope.resolver.resolve_cached(name) {
         Some(r) => Some(r),
-        None => tokio::time::timeout(HOVER_WAIT, state.resolver.resolve(name)).await.ok(),
+        None => tokio::time::timeout(HOVER_WAIT, scope.resolver.resolve(name)).await.ok(),
     }
 }
 
@@ -116,13 +118,14 @@ pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option
     // Quick fixes are the actions at the cursor: asked for with no `only`, or by kind.
     if only.is_none() || super::fixing::asked_for(only, CodeActionKind::QUICKFIX.as_str()) {
         let refs = located_refs(state, &uri, Some(params.range))?;
+        let scope = state.scope_of(&uri);
         for Located { r, range, edit_range } in refs {
-            let Some(resolved) = verdict(state, &r.name).await else { continue };
+            let Some(resolved) = verdict(&scope, &r.name).await else { continue };
             let code = resolved.resolution.code().map(|c| NumberOrString::String(c.as_str().into()));
             let diagnostic = params.context.diagnostics.iter().find(|d| d.range == range && d.code == code).cloned();
             for fix in crate::analysis::fixes(&r.name, &resolved.resolution) {
                 actions.push(to_proto::code_action(&uri, r.form, edit_range, &fix, diagnostic.clone()));
-                actions.extend(super::fixing::fix_job_action(state, &fix));
+                actions.extend(super::fixing::fix_job_action(state, &scope, &fix));
             }
         }
     }
@@ -131,13 +134,13 @@ pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option
 }
 
 pub async fn document_links(state: &Arc<State>, params: DocumentLinkParams) -> Option<Vec<DocumentLink>> {
-    let config = state.config();
-    let template = config.web_url_template.as_deref().filter(|t| !t.trim().is_empty())?;
     let uri = params.text_document.uri;
+    let scope = state.scope_of(&uri);
+    let template = scope.config.web_url_template.as_deref().filter(|t| !t.trim().is_empty())?;
     let links = located_refs(state, &uri, None)?
         .into_iter()
         .filter_map(|Located { r, range, .. }| {
-            let Some(Resolved { resolution: Resolution::Found(job), .. }) = state.resolver.resolve_cached(&r.name)
+            let Some(Resolved { resolution: Resolution::Found(job), .. }) = scope.resolver.resolve_cached(&r.name)
             else {
                 return None;
             };
@@ -161,7 +164,7 @@ fn identity_at(
 ) -> Option<super::workspace::Identity> {
     let at = Range { start: position, end: position };
     let Located { r, .. } = located_refs(state, uri, Some(at))?.into_iter().next()?;
-    Some(state.identity(&r.name))
+    Some(State::identity(&state.scope_of(uri), &r.name))
 }
 
 /// `textDocument/references`: every reference to the same job in the workspace, open or not
@@ -172,7 +175,7 @@ pub async fn references(state: &Arc<State>, params: ReferenceParams) -> Option<V
     let wanted = identity_at(state, &p.text_document.uri, p.position)?;
     let started = std::time::Instant::now();
     let locations: Vec<Location> = state
-        .references_where(|name| state.identity(name) == wanted)
+        .references_where(|scope, name| State::identity(scope, name) == wanted)
         .into_iter()
         .map(|(uri, _, range)| Location { uri, range: to_proto::range_of(range) })
         .collect();
@@ -185,10 +188,11 @@ pub async fn document_highlight(state: &Arc<State>, params: DocumentHighlightPar
     let p = params.text_document_position_params;
     let uri = p.text_document.uri;
     let wanted = identity_at(state, &uri, p.position)?;
+    let scope = state.scope_of(&uri);
     let mut memo: HashMap<String, bool> = HashMap::new();
     let highlights = located_refs(state, &uri, None)?
         .into_iter()
-        .filter(|l| *memo.entry(l.r.name.clone()).or_insert_with(|| state.identity(&l.r.name) == wanted))
+        .filter(|l| *memo.entry(l.r.name.clone()).or_insert_with(|| State::identity(&scope, &l.r.name) == wanted))
         .map(|l| DocumentHighlight { range: l.range, kind: Some(DocumentHighlightKind::TEXT) })
         .collect();
     Some(highlights)
@@ -203,28 +207,30 @@ const SYMBOL_LIMIT: usize = 256;
 pub async fn workspace_symbol(state: &Arc<State>, params: WorkspaceSymbolParams) -> Option<WorkspaceSymbolResponse> {
     let query = params.query.to_lowercase();
     let mut seen: HashMap<super::workspace::Identity, ()> = HashMap::new();
-    let mut by_name: HashMap<Box<str>, Option<super::workspace::Identity>> = HashMap::new();
+    let mut by_name: HashMap<(u64, Box<str>), Option<super::workspace::Identity>> = HashMap::new();
     let mut symbols = Vec::new();
-    let mut refs = state.references_where(|_| true);
+    let mut refs = state.references_where(|_, _| true);
     // The first reference in path order, then position.
     refs.sort_by(|a, b| (a.0.as_str(), a.2.0).cmp(&(b.0.as_str(), b.2.0)));
+    let scopes = state.scopes();
     for (uri, name, range) in refs {
+        let scope = scopes.of(super::workspace::path_of(&uri).as_deref());
         let identity = by_name
-            .entry(name.clone())
+            .entry((scope.id, name.clone()))
             .or_insert_with(|| {
-                let resolved = state.resolver.resolve_cached(&name).map(|r| r.resolution);
+                let resolved = scope.resolver.resolve_cached(&name).map(|r| r.resolution);
                 let shown = match &resolved {
                     Some(Resolution::Found(job)) => job.name().to_string(),
                     _ => name.rsplit('/').next().unwrap_or(&name).to_string(),
                 };
-                fuzzy_match(&query, &shown).then(|| state.identity(&name))
+                fuzzy_match(&query, &shown).then(|| State::identity(scope, &name))
             })
             .clone();
         let Some(identity) = identity else { continue };
         if seen.insert(identity, ()).is_some() {
             continue;
         }
-        let (label, container) = match state.resolver.resolve_cached(&name).map(|r| r.resolution) {
+        let (label, container) = match scope.resolver.resolve_cached(&name).map(|r| r.resolution) {
             Some(Resolution::Found(job)) => (job.name().to_string(), Some(job.path().to_string())),
             Some(Resolution::Unavailable(_)) | None => (name.to_string(), Some("not checked yet".to_string())),
             Some(other) => (

@@ -1,7 +1,8 @@
-//! Telling the user: the `synergy/status` notification (sent only when it changes), warnings
-//! (each once per session), the health watcher (each failure kind told once, its recovery
-//! once, re-checks while the server fails, when answers change and once per cache TTL) and
-//! the watch on the editor's process.
+//! Telling the user: the `synergy/status` notification (sent only when it changes; every
+//! server's state as one), warnings (each once per session), the health watcher of each
+//! resolver in use (each failure kind told once, its recovery once, re-checks while the
+//! server fails, when answers change and once per cache TTL) and the watch on the editor's
+//! process.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use super::to_proto;
 use super::transport::EndReason;
 use crate::model::{Health, Unavailable};
 use crate::present;
+use crate::resolve::Resolver;
 
 /// How often open documents are re-checked while the server is failing (the circuit breaker
 /// keeps this from sending requests until its cooldown ends).
@@ -30,19 +32,41 @@ pub struct Notices {
     warned: Mutex<HashSet<String>>,
     /// The last `synergy/status` sent (its parameters), to send only changes.
     last_status: Mutex<Option<ext::StatusParams>>,
+    /// The health watcher of each resolver in use, once `initialized` started them.
+    watchers: Mutex<Option<Vec<Watcher>>>,
+}
+
+/// A resolver's health watcher ([`State::watch_resolver`]).
+struct Watcher {
+    resolver: std::sync::Weak<Resolver>,
+    task: tokio::task::AbortHandle,
 }
 
 impl State {
     /// Sends `synergy/status` if anything in it but the time of the last check changed since
-    /// last sent.
+    /// last sent: each server's state (several when workspace folders name several servers,
+    /// said as one: `present::status_of_servers`).
     /// Also shows what went wrong with the persisted cache since last asked.
     pub async fn publish_status(&self) {
-        self.warn(self.resolver.take_cache_warnings()).await;
-        let health = self.resolver.subscribe_health().borrow().clone();
-        let problem = self.settings.problem();
-        let server = self.config().server_url.as_deref().and_then(crate::api::client::host_of);
-        let (state, message) = present::status(&health, problem.as_ref(), server.as_deref().unwrap_or(""));
-        let params = ext::status(state, message, server, self.resolver.last_check(), self.workspace.indexed());
+        let by_resolver = self.scopes().by_resolver();
+        let mut warnings = Vec::new();
+        let mut parts = Vec::with_capacity(by_resolver.len());
+        let mut hosts: Vec<String> = Vec::new();
+        let mut last_check = None;
+        for (resolver, scopes) in &by_resolver {
+            warnings.extend(resolver.take_cache_warnings());
+            let health = resolver.subscribe_health().borrow().clone();
+            let scope = &scopes[0];
+            let host = scope.host();
+            let (state, message) = present::status(&health, scope.problem.as_ref(), host.as_deref().unwrap_or(""));
+            parts.push((state, message, host.clone().unwrap_or_default()));
+            hosts.extend(host.filter(|h| !hosts.contains(h)));
+            last_check = last_check.max(resolver.last_check());
+        }
+        self.warn(warnings).await;
+        let (state, message) = present::status_of_servers(&parts);
+        let server = (!hosts.is_empty()).then(|| hosts.join(", "));
+        let params = ext::status(state, message, server, last_check, self.workspace.indexed());
         {
             let mut last = self.notices.last_status.lock().unwrap_or_else(|e| e.into_inner());
             let same = |l: &ext::StatusParams| ext::StatusParams { last_check: None, ..l.clone() };
@@ -87,24 +111,61 @@ impl State {
         });
     }
 
-    /// How often idle documents are re-checked: the shorter cache TTL, at least a second.
-    fn recheck_interval(&self) -> Duration {
-        let cache = &self.config().cache;
-        Duration::from_secs(cache.ttl_seconds.min(cache.negative_ttl_seconds).max(1))
+    /// How often idle documents are re-checked: the shortest cache TTL of `scopes`, at least
+    /// a second.
+    fn recheck_interval(scopes: &[Arc<super::settings::Scope>]) -> Duration {
+        let shortest = scopes.iter().map(|s| s.config.cache.ttl_seconds.min(s.config.cache.negative_ttl_seconds)).min();
+        Duration::from_secs(shortest.unwrap_or(60).max(1))
     }
 
-    /// Tells the user about each change of the server's health, once, and keeps re-checking
+    /// The scopes that use `resolver` now (none once it is no longer used).
+    fn scopes_of(&self, resolver: &Arc<Resolver>) -> Vec<Arc<super::settings::Scope>> {
+        self.scopes().by_resolver().into_iter().find(|(r, _)| Arc::ptr_eq(r, resolver)).map_or_else(Vec::new, |r| r.1)
+    }
+
+    /// Starts watching the health of every resolver in use (after `initialized`), and keeps
+    /// doing so as settings change: a resolver made for a new server gets a watcher, one no
+    /// longer used loses it.
+    pub fn spawn_health_watcher(self: &Arc<Self>) {
+        self.notices.watchers.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Vec::new);
+        self.watch_resolvers();
+    }
+
+    /// Gives every resolver in use a watcher and stops those of resolvers no longer used
+    /// (nothing before [`State::spawn_health_watcher`]).
+    pub(super) fn watch_resolvers(self: &Arc<Self>) {
+        let resolvers = self.settings.resolvers();
+        let mut watchers = self.notices.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(watchers) = watchers.as_mut() else { return };
+        watchers.retain(|w| {
+            let used = w.resolver.upgrade().is_some_and(|r| resolvers.iter().any(|u| Arc::ptr_eq(u, &r)));
+            if !used {
+                w.task.abort();
+            }
+            used
+        });
+        for resolver in resolvers {
+            if !watchers.iter().any(|w| w.resolver.upgrade().is_some_and(|r| Arc::ptr_eq(&r, &resolver))) {
+                let task = self.watch_resolver(&resolver);
+                watchers.push(Watcher { resolver: Arc::downgrade(&resolver), task });
+            }
+        }
+    }
+
+    /// Tells the user about each change of a server's health, once, and keeps re-checking
     /// open documents while the server is failing so verdicts come back by themselves. Also
     /// re-checks them when a background refresh changed an answer, and once per cache TTL.
-    pub fn spawn_health_watcher(self: &Arc<Self>) {
-        let rx = self.resolver.subscribe_health();
-        let mut transitions = self.resolver.subscribe_health_changes();
-        let mut changes = self.resolver.subscribe_changes();
+    fn watch_resolver(self: &Arc<Self>, resolver: &Arc<Resolver>) -> tokio::task::AbortHandle {
+        let rx = resolver.subscribe_health();
+        let mut transitions = resolver.subscribe_health_changes();
+        let mut changes = resolver.subscribe_changes();
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        let resolver = Arc::downgrade(resolver);
+        let task = tokio::spawn(async move {
             let mut previous = rx.borrow().clone();
             let mut told = Told::default();
-            let mut next_recheck = tokio::time::Instant::now() + this.recheck_interval();
+            let scopes = |this: &Arc<State>| resolver.upgrade().map(|r| this.scopes_of(&r)).unwrap_or_default();
+            let mut next_recheck = tokio::time::Instant::now() + State::recheck_interval(&scopes(&this));
             loop {
                 let probing = matches!(&previous, Health::Unavailable(u) if recovers_by_itself(u));
                 tokio::select! {
@@ -115,11 +176,19 @@ impl State {
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => rx.borrow().clone(),
                             Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                         };
-                        let server = this.config().server_url.clone().unwrap_or_default();
+                        let mine = scopes(&this);
+                        let server = mine.first().and_then(|s| s.config.server_url.clone()).unwrap_or_default();
                         if let Some((level, text)) = present::health_message(&health, &previous, &server)
                             && told.should_tell(&health, tokio::time::Instant::now())
                             && !this.caps().shows_status
                         {
+                            // With several servers, which one.
+                            let text = match mine.first().and_then(|s| s.host()) {
+                                Some(host) if this.settings.resolvers().len() > 1 => {
+                                    text.replacen("synergy-ls: ", &format!("synergy-ls ({host}): "), 1)
+                                }
+                                _ => text,
+                            };
                             this.client.show_message(to_proto::message_type(level), text).await;
                         }
                         this.publish_status().await;
@@ -134,12 +203,13 @@ impl State {
                     // Answers expire even in documents nobody edits: re-check them once per TTL
                     // (cached answers cost nothing; expired ones are refreshed once each).
                     _ = tokio::time::sleep_until(next_recheck) => {
-                        next_recheck = tokio::time::Instant::now() + this.recheck_interval();
+                        next_recheck = tokio::time::Instant::now() + State::recheck_interval(&scopes(&this));
                         this.revalidate_all();
                     }
                 }
             }
         });
+        task.abort_handle()
     }
 }
 

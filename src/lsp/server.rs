@@ -14,7 +14,7 @@ use super::documents::Document;
 use super::ext::{FIX_WORKSPACE_COMMAND, PANIC_COMMAND, REFRESH_COMMAND};
 use super::state::State;
 use super::{fixing, from_proto, handlers};
-use crate::config::{Source, env_layer, file_layer};
+use crate::config::{Source, env_layer};
 use crate::scan::DocKind;
 
 /// Runs a handler, turning a panic into a logged internal error so one bad request cannot take
@@ -76,43 +76,10 @@ impl Server {
         Server { state, shortcuts: Some(shortcuts) }
     }
 
-    /// Pulls `workspace/configuration` (section `synergy`) when the client supports it.
-    async fn pull_settings(&self) {
-        if !self.state.caps().pull_configuration {
-            return;
-        }
-        let item = ConfigurationItem { scope_uri: None, section: Some("synergy".into()) };
-        // Bounded: an editor that never answers (it died during start-up) must not hold this
-        // handler, and with it the process, forever.
-        match tokio::time::timeout(CLIENT_WAIT, self.state.client.configuration(vec![item])).await {
-            Ok(Ok(mut values)) if !values.is_empty() => {
-                if let Some(v) = from_proto::settings(Some(values.remove(0))) {
-                    self.state.settings.set_layer(Source::EditorSettings, v);
-                }
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("workspace/configuration failed: {e}"),
-            Err(_) => tracing::warn!(
-                "workspace/configuration: no answer within {} s; going on without the editor's settings",
-                CLIENT_WAIT.as_secs()
-            ),
-        }
-    }
-
     /// Applies the settings and re-checks; the workspace is indexed again when a setting that
     /// chooses or scans its files changed (once the first index has started).
     async fn reload_and_recheck(&self) {
-        let before = super::workspace::files_key(&self.state.config());
-        let warnings = self.state.reload().await;
-        self.state.warn(warnings).await;
-        self.state.publish_status().await;
-        if super::workspace::files_key(&self.state.config()) != before
-            && self.state.workspace.started.load(std::sync::atomic::Ordering::SeqCst)
-        {
-            let state = Arc::clone(&self.state);
-            tokio::spawn(async move { state.index_workspace().await });
-        }
-        self.state.answers_changed();
+        self.state.reload_and_reindex().await;
     }
 
     /// [`super::transport::SHORTCUT_METHOD`]: a request the transport put aside has its turn.
@@ -156,16 +123,10 @@ impl Server {
             self.state.watch_client_process(pid);
         }
 
-        let mut warnings = Vec::new();
         let folders = workspace_folders(&params);
-        if let Some(root) = folders.first() {
-            match file_layer(root) {
-                Ok(Some(v)) => self.state.settings.set_layer(Source::File, v),
-                Ok(None) => {}
-                Err(e) => warnings.push(e),
-            }
-        }
-        self.state.set_folders(folders);
+        self.state.set_folders(folders.clone());
+        // Each folder's `.synergy.toml` applies to the files under it.
+        let mut warnings = self.state.read_folder_files(&folders);
         self.state.settings.set_layer(Source::Environment, env_layer(|k| std::env::var(k).ok()));
         if let Some(v) = from_proto::settings(params.initialization_options) {
             self.state.settings.set_layer(Source::InitializationOptions, v);
@@ -189,7 +150,7 @@ impl Server {
         panic_for_tests("initialized", &self.state);
         self.state.spawn_health_watcher();
         if self.state.caps().pull_configuration {
-            self.pull_settings().await;
+            self.state.pull_settings().await;
             self.reload_and_recheck().await;
         } else {
             self.state.publish_status().await;
@@ -244,7 +205,7 @@ impl Server {
             self.state.docs.remove(&uri);
             return;
         }
-        let debounce = Duration::from_millis(self.state.config().diagnostics.debounce_ms);
+        let debounce = Duration::from_millis(self.state.scope_of(&uri).config.diagnostics.debounce_ms);
         self.state.schedule(uri, debounce);
     }
 
@@ -273,8 +234,12 @@ impl Server {
     async fn on_did_change_configuration(&self, params: DidChangeConfigurationParams) {
         panic_for_tests("workspace/didChangeConfiguration", &self.state);
         match from_proto::settings(Some(params.settings)) {
-            Some(v) => self.state.settings.set_layer(Source::EditorSettings, v),
-            None => self.pull_settings().await,
+            // Pushed for all folders at once: no folder's own editor settings stand.
+            Some(v) => {
+                self.state.settings.set_layer(Source::EditorSettings, v);
+                self.state.settings.set_folder_editor_settings(|_| None);
+            }
+            None => self.state.pull_settings().await,
         }
         self.reload_and_recheck().await;
     }
@@ -291,7 +256,9 @@ impl Server {
         if params.command != REFRESH_COMMAND {
             return Err(Error::invalid_params(format!("unknown command {}", params.command)));
         }
-        self.state.resolver.clear();
+        for resolver in self.state.settings.resolvers() {
+            resolver.clear();
+        }
         self.state.answers_changed();
         // Also the disk: a client without file watchers sees outside changes this way.
         let state = Arc::clone(&self.state);
@@ -313,8 +280,8 @@ impl LanguageServer for Server {
 
     /// Answers once the persisted cache has written what it was given, so a restart finds it.
     async fn shutdown(&self) -> Result<()> {
-        let resolver = self.state.resolver.clone();
-        let _ = tokio::task::spawn_blocking(move || resolver.flush_cache()).await;
+        let resolvers = self.state.settings.resolvers();
+        let _ = tokio::task::spawn_blocking(move || resolvers.iter().for_each(|r| r.flush_cache())).await;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
-//! The language server's shared state, split by job: `settings` (`settings.rs`), what the
-//! user was told (`health.rs`), the open documents and their diagnostics (`documents.rs`,
-//! `diagnostics.rs`), and the workspace index (`workspace.rs`). Those files add the
-//! operations as `impl State` blocks; nothing here parses LSP requests.
+//! The language server's shared state, split by job: `settings` (`settings.rs`: a scope of
+//! settings and a resolver per workspace folder), what the user was told (`health.rs`), the
+//! open documents and their diagnostics (`documents.rs`, `diagnostics.rs`, `pull.rs`), and
+//! the workspace index (`workspace.rs`). Those files add the operations as `impl State`
+//! blocks; nothing here parses LSP requests.
 
 use std::sync::{Arc, OnceLock};
 
@@ -12,12 +13,10 @@ use tower_lsp_server::ls_types::Uri;
 use super::capabilities::Caps;
 use super::documents::{Document, Scan};
 use super::health::Notices;
-use super::settings::SettingsState;
+use super::settings::{Scope, Scopes, SettingsState};
 use super::transport::{Ending, Outbox};
 use super::workspace::WorkspaceState;
 use crate::config::Config;
-use crate::resolve::Resolver;
-use crate::scan::Scanner;
 
 pub struct State {
     pub client: Client,
@@ -27,7 +26,6 @@ pub struct State {
     /// Ends the session when the editor's process is gone (behind the transport only).
     pub(super) ending: Option<Ending>,
     pub docs: DashMap<Uri, Document>,
-    pub resolver: Arc<Resolver>,
     pub caps: OnceLock<Caps>,
     pub settings: SettingsState,
     pub(super) notices: Notices,
@@ -43,7 +41,6 @@ impl State {
             outbox,
             ending,
             docs: DashMap::new(),
-            resolver: Resolver::from_config(&Config::default()),
             caps: OnceLock::new(),
             settings: SettingsState::default(),
             notices: Notices::default(),
@@ -56,12 +53,20 @@ impl State {
         self.caps.get().cloned().unwrap_or_default()
     }
 
-    pub fn config(&self) -> Arc<Config> {
-        self.settings.config()
+    /// The scopes of settings in force (a snapshot).
+    pub fn scopes(&self) -> Scopes {
+        self.settings.scopes()
     }
 
-    pub fn scanner(&self) -> Arc<Scanner> {
-        self.settings.scanner()
+    /// The settings a document or file is checked with: its workspace folder's.
+    pub fn scope_of(&self, uri: &Uri) -> Arc<Scope> {
+        Arc::clone(self.scopes().of(super::workspace::path_of(uri).as_deref()))
+    }
+
+    /// The settings of files outside every folder (the user's and the first folder's), for
+    /// what is not about one file.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.scopes().outside().config)
     }
 
     /// Waits until the editor's settings are in (bounded; see `SettingsState::ready`).
@@ -70,18 +75,19 @@ impl State {
     }
 
     /// Applies the settings from their layers; returns what to warn about. Open documents are
-    /// scanned again with the new scanner.
-    pub async fn reload(&self) -> Vec<String> {
-        let warnings = self.settings.reload(&self.resolver).await;
+    /// scanned again with the new scanners, and each new resolver is watched.
+    pub async fn reload(self: &Arc<Self>) -> Vec<String> {
+        let reloaded = self.settings.reload().await;
         for mut doc in self.docs.iter_mut() {
             doc.invalidate_scan();
         }
-        warnings
+        self.watch_resolvers();
+        reloaded.warnings
     }
 
-    /// The scan of the current version of a document (no lock held after return).
-    pub fn scan(&self, uri: &Uri) -> Option<Arc<Scan>> {
-        let scanner = self.scanner();
-        Some(self.docs.get_mut(uri)?.scan(&scanner))
+    /// The scan of the current version of a document (no lock held after return), with the
+    /// scanner of `scope` (the document's).
+    pub fn scan(&self, uri: &Uri, scope: &Scope) -> Option<Arc<Scan>> {
+        Some(self.docs.get_mut(uri)?.scan(&scope.scanner))
     }
 }

@@ -15,6 +15,7 @@ use tower_lsp_server::ls_types::{FileChangeType, FileEvent, NumberOrString, Prog
 
 use super::ext::Indexed;
 use super::server::CLIENT_WAIT;
+use super::settings::Scope;
 use super::state::State;
 use crate::line_index::LineCol;
 use crate::model::{JobId, Resolution};
@@ -77,7 +78,8 @@ pub fn path_of(uri: &Uri) -> Option<PathBuf> {
 /// resolves to one job, else the name as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Identity {
-    Job(JobId),
+    /// A job: the server it is on (its URL, as configured) and its ID there.
+    Job(Option<String>, JobId),
     Name(String),
 }
 
@@ -159,14 +161,47 @@ impl WorkspaceState {
 }
 
 impl State {
-    /// The walk rules for a folder, from `files.*` and `workspace.*`.
-    fn rules(&self, root: &Path) -> Result<Rules, String> {
-        Rules::for_workspace(root, &self.config())
-    }
-
     /// Sets the workspace folders (from `initialize`); indexed by [`State::index_workspace`].
     pub fn set_folders(&self, folders: Vec<PathBuf>) {
+        self.settings.set_folders(&folders);
         *self.workspace.folders.lock().unwrap_or_else(|e| e.into_inner()) = folders;
+    }
+
+    /// Reads each folder's `.synergy.toml` into its layer (none when it has none); returns
+    /// what could not be read (that folder then goes on without its file).
+    pub fn read_folder_files(&self, folders: &[PathBuf]) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for root in folders {
+            let layer = crate::config::file_layer(root).unwrap_or_else(|e| {
+                warnings.push(e);
+                None
+            });
+            self.settings.set_folder_file(root, layer.unwrap_or(serde_json::Value::Null));
+        }
+        warnings
+    }
+
+    /// What decides which files of each folder are indexed, and how they are scanned.
+    fn files_keys(&self) -> Vec<(PathBuf, String)> {
+        let scopes = self.scopes();
+        self.workspace.folders().into_iter().map(|f| (f.clone(), files_key(&scopes.of(Some(&f)).config))).collect()
+    }
+
+    /// Applies the settings and re-checks; the folders whose files are chosen or scanned
+    /// differently now are indexed again (once the first index has started).
+    pub async fn reload_and_reindex(self: &Arc<Self>) {
+        let before = self.files_keys();
+        let warnings = self.reload().await;
+        self.warn(warnings).await;
+        self.publish_status().await;
+        let after = self.files_keys();
+        let changed: Vec<PathBuf> =
+            after.into_iter().filter(|key| !before.contains(key)).map(|(folder, _)| folder).collect();
+        if !changed.is_empty() && self.workspace.started.load(Ordering::SeqCst) {
+            let this = Arc::clone(self);
+            tokio::spawn(async move { this.index_folders(changed).await });
+        }
+        self.answers_changed();
     }
 
     /// Indexes every folder again (after `initialized`, or when settings that choose the files
@@ -174,52 +209,58 @@ impl State {
     /// (and forgets an index built before).
     pub async fn index_workspace(self: &Arc<Self>) {
         self.workspace.cancel(None);
-        if !self.config().workspace.enabled {
-            for folder in self.workspace.folders() {
-                self.forget_folder(&folder).await;
-            }
-            return;
-        }
         let folders = self.workspace.folders();
         self.index_folders(folders).await;
     }
 
-    /// Indexes `folders` (replacing what was indexed under them), with progress.
+    /// Indexes `folders` (replacing what was indexed under them), with progress; a folder
+    /// whose settings turn the workspace off is forgotten instead.
     async fn index_folders(self: &Arc<Self>, folders: Vec<PathBuf>) {
+        self.settings_ready().await;
+        let scopes = self.scopes();
+        let (folders, off): (Vec<PathBuf>, Vec<PathBuf>) =
+            folders.into_iter().partition(|f| scopes.of(Some(f)).config.workspace.enabled);
+        for folder in off {
+            self.forget_folder(&folder).await;
+        }
         if folders.is_empty() {
             self.workspace.indexed_once.store(true, Ordering::SeqCst);
+            self.publish_status().await;
             return;
         }
-        self.settings_ready().await;
         let cancel = Arc::new(AtomicBool::new(false));
         let token =
             NumberOrString::String(format!("synergy-index-{}", self.workspace.tokens.fetch_add(1, Ordering::SeqCst)));
         *self.workspace.building.lock().unwrap_or_else(|e| e.into_inner()) = Some((cancel.clone(), token.clone()));
         let progress = Arc::new(AtomicUsize::new(0));
         let reporter = self.progress_reporter(token.clone(), progress.clone());
-        let config = self.config();
-        let scanner = self.scanner();
         let enc = self.caps().encoding;
         let started = std::time::Instant::now();
-        let mut left = config.workspace.max_files;
-        let mut truncated = false;
+        // Every folder together, up to the first folder's limit; each, up to its own.
+        let mut left = scopes.outside().config.workspace.max_files;
+        let mut truncated = None;
         let mut warnings = Vec::new();
         for root in folders {
-            let rules = match self.rules(&root) {
+            let scope = Arc::clone(scopes.of(Some(&root)));
+            let rules = match Rules::for_workspace(&root, &scope.config) {
                 Ok(r) => r,
                 Err(e) => {
                     warnings.push(e);
                     continue;
                 }
             };
-            let (scanner, progress, stop, root2) = (scanner.clone(), progress.clone(), cancel.clone(), root.clone());
+            let limit = left.min(scope.config.workspace.max_files);
+            let (scanner, progress, stop, root2) =
+                (Arc::clone(&scope.scanner), progress.clone(), cancel.clone(), root.clone());
             let built = tokio::task::spawn_blocking(move || {
-                index::build(&root2, &rules, &scanner, enc, left, &progress, &stop)
+                index::build(&root2, &rules, &scanner, enc, limit, &progress, &stop)
             })
             .await;
             let Ok(built) = built else { continue };
             left = left.saturating_sub(built.walked);
-            truncated |= built.truncated;
+            if built.truncated {
+                truncated = truncated.or(Some(limit));
+            }
             let fresh: HashSet<&PathBuf> = built.files.iter().map(|f| &f.0).collect();
             for stale in self.workspace.index.remove_under(&root) {
                 if !fresh.contains(&stale) {
@@ -243,11 +284,12 @@ impl State {
                 *building = None;
             }
         }
-        if truncated && !self.workspace.told_truncated.swap(true, Ordering::SeqCst) {
+        if let Some(limit) = truncated
+            && !self.workspace.told_truncated.swap(true, Ordering::SeqCst)
+        {
             warnings.push(format!(
-                "The workspace has more than {} files to check (workspace.maxFiles); only {} of them are indexed. \
-                 Narrow it with workspace.exclude or raise workspace.maxFiles.",
-                config.workspace.max_files, config.workspace.max_files
+                "The workspace has more than {limit} files to check (workspace.maxFiles); only {limit} of them are \
+                 indexed. Narrow it with workspace.exclude or raise workspace.maxFiles."
             ));
         }
         self.workspace.indexed_once.store(true, Ordering::SeqCst);
@@ -331,12 +373,16 @@ impl State {
                 }
             }
         }
+        self.settings.set_folders(&self.workspace.folders());
+        let mut warnings = self.read_folder_files(&added);
+        self.pull_settings().await;
+        warnings.extend(self.reload().await);
+        self.warn(warnings).await;
+        self.publish_status().await;
         for r in &removed {
             self.forget_folder(r).await;
         }
-        if self.config().workspace.enabled {
-            self.index_folders(added).await;
-        }
+        self.index_folders(added).await;
     }
 
     /// `workspace/didChangeWatchedFiles`: handled at once; events that arrive meanwhile (a
@@ -365,7 +411,7 @@ impl State {
 
     /// Re-reads every file in the pending batch (created or changed) or drops it (deleted,
     /// or no longer taken by the rules), then checks them in one go. A changed
-    /// `.synergy.toml` at the root of the first folder reloads the settings.
+    /// `.synergy.toml` at the root of a folder reloads that folder's settings.
     async fn apply_file_changes(self: &Arc<Self>) {
         let events = std::mem::take(&mut *self.workspace.pending.lock().unwrap_or_else(|e| e.into_inner()));
         let mut last: HashMap<PathBuf, FileChangeType> = HashMap::new();
@@ -374,11 +420,16 @@ impl State {
                 last.insert(p, e.typ);
             }
         }
-        let folders = self.workspace.folders();
-        if folders.first().is_some_and(|root| last.contains_key(&root.join(crate::config::CONFIG_FILE))) {
-            self.reload_file_settings().await;
+        let changed_settings: Vec<PathBuf> = self
+            .workspace
+            .folders()
+            .into_iter()
+            .filter(|root| last.contains_key(&root.join(crate::config::CONFIG_FILE)))
+            .collect();
+        if !changed_settings.is_empty() {
+            self.reload_file_settings(&changed_settings).await;
         }
-        if !self.config().workspace.enabled || !self.workspace.indexed_once.load(Ordering::SeqCst) {
+        if !self.workspace.indexed_once.load(Ordering::SeqCst) {
             return;
         }
         let mut touched = Vec::with_capacity(last.len());
@@ -390,14 +441,13 @@ impl State {
         }
         last.retain(|_, typ| *typ != FileChangeType::DELETED);
         let rules = self.folder_rules();
-        let scanner = self.scanner();
         let enc = self.caps().encoding;
         let read = tokio::task::spawn_blocking(move || {
             // Read on every core, as the walk does: a checkout of 1,000 files is 1,000 reads.
             let paths: Vec<PathBuf> = last.into_keys().collect();
             let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(paths.len().max(1));
             let chunk = paths.len().div_ceil(threads).max(1);
-            let (rules, scanner) = (&rules, &scanner);
+            let rules = &rules;
             std::thread::scope(|scope| {
                 let workers: Vec<_> = paths
                     .chunks(chunk)
@@ -407,9 +457,9 @@ impl State {
                             for path in paths {
                                 if path.is_dir() {
                                     // A folder created or moved in, announced as one event.
-                                    read.extend(rules.folder(path, scanner, enc));
+                                    read.extend(rules.folder(path, enc));
                                 } else {
-                                    read.push((path.clone(), rules.file(path, scanner, enc)));
+                                    read.push((path.clone(), rules.file(path, enc)));
                                 }
                             }
                             read
@@ -435,32 +485,35 @@ impl State {
         }
     }
 
-    /// The walk rules of every workspace folder, built once for a batch of paths.
+    /// The walk rules and scanner of every workspace folder whose settings index it, built
+    /// once for a batch of paths.
     fn folder_rules(&self) -> FolderRules {
-        let folders = self.workspace.folders();
-        FolderRules {
-            rules: folders.into_iter().filter_map(|root| Some((self.rules(&root).ok()?, root))).collect(),
-            max_files: self.config().workspace.max_files,
-        }
+        let scopes = self.scopes();
+        let rules = self
+            .workspace
+            .folders()
+            .into_iter()
+            .filter_map(|root| {
+                let scope = scopes.of(Some(&root));
+                let config = &scope.config;
+                config.workspace.enabled.then_some(())?;
+                let rules = Rules::for_workspace(&root, config).ok()?;
+                Some(FolderRule {
+                    rules,
+                    scanner: Arc::clone(&scope.scanner),
+                    max_files: config.workspace.max_files,
+                    root,
+                })
+            })
+            .collect();
+        FolderRules { rules }
     }
 
-    /// Re-reads `.synergy.toml` of the first folder and applies the settings.
-    pub async fn reload_file_settings(self: &Arc<Self>) {
-        let Some(root) = self.workspace.folders().into_iter().next() else { return };
-        let before = files_key(&self.config());
-        let mut warnings = Vec::new();
-        match crate::config::file_layer(&root) {
-            Ok(v) => self.settings.set_layer(crate::config::Source::File, v.unwrap_or(serde_json::Value::Null)),
-            Err(e) => warnings.push(e),
-        }
-        warnings.extend(self.reload().await);
+    /// Re-reads the `.synergy.toml` of these folders and applies the settings.
+    pub async fn reload_file_settings(self: &Arc<Self>, folders: &[PathBuf]) {
+        let warnings = self.read_folder_files(folders);
         self.warn(warnings).await;
-        self.publish_status().await;
-        if files_key(&self.config()) != before {
-            let this = Arc::clone(self);
-            tokio::spawn(async move { this.index_workspace().await });
-        }
-        self.answers_changed();
+        self.reload_and_reindex().await;
     }
 
     /// A document closed: its file's diagnostics come from the index again, read from disk
@@ -468,7 +521,8 @@ impl State {
     /// document's (an empty one when the file has none, is not in the workspace or the
     /// workspace is off).
     pub async fn reindex_closed(self: &Arc<Self>, uri: Uri, path: PathBuf) {
-        let indexed = self.config().workspace.enabled && self.workspace.indexed_once.load(Ordering::SeqCst);
+        let enabled = self.scopes().of(Some(&path)).config.workspace.enabled;
+        let indexed = enabled && self.workspace.indexed_once.load(Ordering::SeqCst);
         if !indexed || self.workspace.folder_of(&path).is_none() {
             self.workspace.closed(&path);
             self.publish_diagnostics(uri, Vec::new(), None).await;
@@ -486,13 +540,15 @@ impl State {
         self.publish_status().await;
     }
 
-    /// What a name means for references and rename: its job's ID when the cache knows exactly
-    /// one job for it, or the job it was seen renamed to; else the name.
-    pub fn identity(self: &Arc<Self>, name: &str) -> Identity {
-        match self.resolver.resolve_cached(name).map(|r| r.resolution) {
-            Some(Resolution::Found(job)) => Identity::Job(job.id.clone()),
+    /// What a name means for references and rename, in the files of `scope`: its job (on the
+    /// scope's server) when the cache knows exactly one job for it, or the job it was seen
+    /// renamed to; else the name.
+    pub fn identity(scope: &Scope, name: &str) -> Identity {
+        let job = |id: &JobId| Identity::Job(scope.config.server_url.clone(), id.clone());
+        match scope.resolver.resolve_cached(name).map(|r| r.resolution) {
+            Some(Resolution::Found(found)) => job(&found.id),
             Some(Resolution::Unknown { renamed: true, suggestions }) if !suggestions.is_empty() => {
-                Identity::Job(suggestions[0].id.clone())
+                job(&suggestions[0].id)
             }
             _ => Identity::Name(name.to_string()),
         }
@@ -502,12 +558,12 @@ impl State {
     /// the walk would not take, or without references now): fresh positions for edits.
     pub(super) async fn reread(self: &Arc<Self>, paths: Vec<PathBuf>) -> Vec<(PathBuf, Option<FileRefs>)> {
         let rules = self.folder_rules();
-        let (scanner, enc) = (self.scanner(), self.caps().encoding);
+        let enc = self.caps().encoding;
         tokio::task::spawn_blocking(move || {
             paths
                 .into_iter()
                 .map(|p| {
-                    let refs = rules.file(&p, &scanner, enc);
+                    let refs = rules.file(&p, enc);
                     (p, refs)
                 })
                 .collect()
@@ -516,34 +572,42 @@ impl State {
         .unwrap_or_default()
     }
 
-    /// The references in the workspace whose name `wanted` accepts (asked once per distinct
-    /// name), open documents as they are in the editor and other files as indexed:
-    /// `(uri, name, range)` with the range in the client's encoding.
-    pub fn references_where(&self, mut wanted: impl FnMut(&str) -> bool) -> Vec<(Uri, Box<str>, (LineCol, LineCol))> {
+    /// The references in the workspace whose name `wanted` accepts in the files of a scope
+    /// (asked once per scope and distinct name), open documents as they are in the editor and
+    /// other files as indexed: `(uri, name, range)` with the range in the client's encoding.
+    pub fn references_where(
+        &self,
+        mut wanted: impl FnMut(&Scope, &str) -> bool,
+    ) -> Vec<(Uri, Box<str>, (LineCol, LineCol))> {
         let enc = self.caps().encoding;
-        let scanner = self.scanner();
-        let mut verdicts: HashMap<Box<str>, bool> = HashMap::new();
-        let mut keep = |name: &str| match verdicts.get(name) {
+        let scopes = self.scopes();
+        let mut verdicts: HashMap<(u64, Box<str>), bool> = HashMap::new();
+        let mut keep = |scope: &Scope, name: &str| match verdicts.get(&(scope.id, name.into())) {
             Some(k) => *k,
             None => {
-                let k = wanted(name);
-                verdicts.insert(name.into(), k);
+                let k = wanted(scope, name);
+                verdicts.insert((scope.id, name.into()), k);
                 k
             }
         };
         let mut out = Vec::new();
         let uris: Vec<Uri> = self.docs.iter().map(|d| d.key().clone()).collect();
         for uri in uris {
+            let scope = scopes.of(path_of(&uri).as_deref());
             let Some(mut doc) = self.docs.get_mut(&uri) else { continue };
-            let scan = doc.scan(&scanner);
-            for r in scan.refs.iter().filter(|r| keep(&r.name)) {
+            let scan = doc.scan(&scope.scanner);
+            for r in scan.refs.iter().filter(|r| keep(scope, &r.name)) {
                 let range = (doc.position(r.range.start, enc), doc.position(r.range.end, enc));
                 out.push((uri.clone(), r.name.as_str().into(), range));
             }
         }
         self.workspace.index.visit(|path, refs| {
-            let mut matching = refs.refs.iter().filter(|r| keep(&r.name)).peekable();
-            if matching.peek().is_none() || self.workspace.is_open(path) {
+            if self.workspace.is_open(path) {
+                return;
+            }
+            let scope = scopes.of(Some(path));
+            let mut matching = refs.refs.iter().filter(|r| keep(scope, &r.name)).peekable();
+            if matching.peek().is_none() {
                 return;
             }
             let Some(uri) = self.workspace.uri(path) else { return };
@@ -556,45 +620,42 @@ impl State {
 /// The walk rules of each workspace folder, for paths that did not come from a walk
 /// (file-watcher events, documents closed): built once per batch, used on its threads.
 struct FolderRules {
-    /// Each folder's rules, with the folder.
-    rules: Vec<(Rules, PathBuf)>,
+    rules: Vec<FolderRule>,
+}
+
+/// One folder's walk rules and scanner.
+struct FolderRule {
+    rules: Rules,
+    scanner: Arc<crate::scan::Scanner>,
     max_files: usize,
+    root: PathBuf,
 }
 
 impl FolderRules {
     /// The rules of the innermost folder holding `path`.
-    fn of(&self, path: &Path) -> Option<(&Rules, &Path)> {
-        self.rules
-            .iter()
-            .filter(|(_, root)| path.starts_with(root))
-            .max_by_key(|(_, root)| root.as_os_str().len())
-            .map(|(rules, root)| (rules, root.as_path()))
+    fn of(&self, path: &Path) -> Option<&FolderRule> {
+        self.rules.iter().filter(|r| path.starts_with(&r.root)).max_by_key(|r| r.root.as_os_str().len())
     }
 
     /// A file's references if the walk would take it (in a folder, not ignored by an ignore
     /// file, not hidden, not excluded, a document or included); `None` otherwise.
-    fn file(&self, path: &Path, scanner: &crate::scan::Scanner, enc: crate::line_index::Encoding) -> Option<FileRefs> {
-        let (rules, root) = self.of(path)?;
-        if crate::workspace::ignored(root, path) {
+    fn file(&self, path: &Path, enc: crate::line_index::Encoding) -> Option<FileRefs> {
+        let rule = self.of(path)?;
+        if crate::workspace::ignored(&rule.root, path) {
             return None;
         }
-        FileRefs::read(path, rules.kind_unwalked(path)?, scanner, enc).ok().flatten()
+        FileRefs::read(path, rule.rules.kind_unwalked(path)?, &rule.scanner, enc).ok().flatten()
     }
 
     /// The references of every file the walk takes under `dir` (a folder inside a workspace
     /// folder), unless the folder itself is ignored or excluded.
-    fn folder(
-        &self,
-        dir: &Path,
-        scanner: &crate::scan::Scanner,
-        enc: crate::line_index::Encoding,
-    ) -> Vec<(PathBuf, Option<FileRefs>)> {
-        let Some((rules, root)) = self.of(dir) else { return Vec::new() };
-        if crate::workspace::ignored(root, dir) || rules.excluded(dir) {
+    fn folder(&self, dir: &Path, enc: crate::line_index::Encoding) -> Vec<(PathBuf, Option<FileRefs>)> {
+        let Some(rule) = self.of(dir) else { return Vec::new() };
+        if crate::workspace::ignored(&rule.root, dir) || rule.rules.excluded(dir) {
             return Vec::new();
         }
         let (progress, cancel) = (AtomicUsize::new(0), AtomicBool::new(false));
-        let built = index::build(dir, rules, scanner, enc, self.max_files, &progress, &cancel);
+        let built = index::build(dir, &rule.rules, &rule.scanner, enc, rule.max_files, &progress, &cancel);
         built.files.into_iter().map(|(p, f)| (p, Some(f))).collect()
     }
 }

@@ -56,6 +56,9 @@ pub struct Lsp {
     next_id: i64,
     /// What `workspace/configuration` answers with.
     pub settings: Value,
+    /// Answers to `workspace/configuration` items with this `scopeUri` (a workspace folder's
+    /// own settings), instead of `settings`.
+    pub scoped_settings: Vec<(String, Value)>,
     /// Every `workspace/applyEdit` the server asked for (each answered `applied: true`).
     pub applied_edits: Vec<Value>,
     /// Every message the server sent, for leak checks.
@@ -151,6 +154,7 @@ impl Lsp {
             backlog: VecDeque::new(),
             next_id: 1,
             settings: Value::Null,
+            scoped_settings: Vec::new(),
             applied_edits: Vec::new(),
             transcript,
             stderr,
@@ -251,8 +255,12 @@ impl Lsp {
     async fn answer_server_request(&mut self, msg: &Value) {
         let result = match msg["method"].as_str() {
             Some("workspace/configuration") => {
-                let n = msg["params"]["items"].as_array().map_or(1, Vec::len);
-                Value::Array(vec![self.settings.clone(); n])
+                let items = msg["params"]["items"].as_array().cloned().unwrap_or_default();
+                let answer = |item: &Value| {
+                    let scoped = self.scoped_settings.iter().find(|(uri, _)| item["scopeUri"] == uri.as_str());
+                    scoped.map_or_else(|| self.settings.clone(), |(_, v)| v.clone())
+                };
+                Value::Array(items.iter().map(answer).collect())
             }
             Some("workspace/applyEdit") => {
                 self.applied_edits.push(msg["params"]["edit"].clone());
