@@ -139,6 +139,25 @@ local function run()
     return vim.api.nvim_buf_get_lines(0, last - 1, last, false)[1] == 'Then job:Riverside.'
   end, 50), 'source.fixAll fixes the document', vim.api.nvim_buf_get_lines(0, 0, -1, false))
 
+  -- A second workspace folder with its own .synergy.toml: its files are checked with its
+  -- settings (an unknown job is an error there); the first folder's keep theirs.
+  local notes = vim.fs.joinpath(vim.env.SECOND, 'notes.md')
+  vim.lsp.buf.add_workspace_folder(vim.env.SECOND)
+  local in_second
+  check(vim.wait(15000, function()
+    in_second = vim.iter(vim.diagnostic.get()):find(function(x)
+      return vim.api.nvim_buf_get_name(x.bufnr) == notes
+    end)
+    return in_second ~= nil
+  end, 50), 'a file of an added workspace folder is checked', vim.diagnostic.get())
+  in_second = in_second or {}
+  check(in_second.code == 'unknown-job' and in_second.severity == vim.diagnostic.severity.ERROR,
+    "with its own folder's .synergy.toml (an error there)", in_second)
+  local in_first = vim.iter(vim.diagnostic.get()):find(function(x)
+    return vim.api.nvim_buf_get_name(x.bufnr) == levels
+  end) or {}
+  check(in_first.severity == vim.diagnostic.severity.WARN, "the first folder's files keep its settings (a warning)", in_first)
+
   -- :checkhealth synergy reports the binary, settings and a reachable server.
   vim.cmd('checkhealth synergy')
   local report = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')

@@ -21,6 +21,11 @@ printf '# Levels\n\nSurvey marks are in job:Gone42.\n' >"$WORKSPACE/procedures/l
 # Never opened either: :SynergyFixAll fixes its case mismatch.
 printf 'Levels in job:riverside.\n' >"$WORKSPACE/procedures/case.md"
 printf '# synergy-ls settings for this workspace\n' >"$WORKSPACE/.synergy.toml"
+# A second workspace folder, added by the test, with settings of its own.
+export SECOND=$scratch/second
+mkdir -p "$SECOND"
+printf '[diagnostics.severity]\nunknownJob = "error"\n' >"$SECOND/.synergy.toml"
+printf 'Notes on job:Gone77.\n' >"$SECOND/notes.md"
 cd "$WORKSPACE"
 nvim_run() {
   XDG_CONFIG_HOME=$scratch/xdg XDG_STATE_HOME=$scratch/xdg XDG_DATA_HOME=$scratch/xdg XDG_CACHE_HOME=$scratch/xdg \
