@@ -232,7 +232,7 @@ impl State {
         let token =
             NumberOrString::String(format!("synergy-index-{}", self.workspace.tokens.fetch_add(1, Ordering::SeqCst)));
         *self.workspace.building.lock().unwrap_or_else(|e| e.into_inner()) = Some((cancel.clone(), token.clone()));
-        let progress = Arc::new(AtomicUsize::new(0));
+        let progress = Arc::new(index::Progress::default());
         let reporter = self.progress_reporter(token.clone(), progress.clone());
         let enc = self.caps().encoding;
         let started = std::time::Instant::now();
@@ -302,7 +302,7 @@ impl State {
         );
         if let Some(reporter) = reporter {
             let done = if cancelled {
-                format!("cancelled after {} files", progress.load(Ordering::SeqCst))
+                format!("cancelled after {} files", present_count(progress.done.load(Ordering::SeqCst)))
             } else {
                 format!("{} references in {} files", present_count(indexed.references), present_count(indexed.files))
             };
@@ -314,8 +314,9 @@ impl State {
     }
 
     /// Starts `$/progress` for an index build when the client supports it: `begin`, then a
-    /// `report` of the files read every [`PROGRESS_EVERY`], until [`Reporter::finish`].
-    fn progress_reporter(self: &Arc<Self>, token: ProgressToken, count: Arc<AtomicUsize>) -> Option<Reporter> {
+    /// `report` of the files read out of those to read ("1,234 / 10,000 files", with the
+    /// percentage) every [`PROGRESS_EVERY`], until [`Reporter::finish`].
+    fn progress_reporter(self: &Arc<Self>, token: ProgressToken, progress: Arc<index::Progress>) -> Option<Reporter> {
         if !self.caps().work_done_progress {
             return None;
         }
@@ -329,18 +330,20 @@ impl State {
             let ongoing = client
                 .progress(token, "Indexing job references")
                 .with_message("0 files")
+                .with_percentage(0)
                 .with_cancel_button()
                 .begin()
                 .await;
-            let mut last = 0;
+            let mut last = (0, 0);
             let message = loop {
                 tokio::select! {
                     done = &mut done_rx => break done.unwrap_or_default(),
                     _ = tokio::time::sleep(PROGRESS_EVERY) => {
-                        let n = count.load(Ordering::Relaxed);
-                        if n != last {
-                            last = n;
-                            ongoing.report_with_message(format!("{} files", present_count(n)), Some(true)).await;
+                        let now = (progress.done.load(Ordering::Relaxed), progress.total.load(Ordering::Relaxed));
+                        if now != last {
+                            last = now;
+                            let (message, percentage) = progress_message(now.0, now.1);
+                            ongoing.report_with_message(message, percentage, Some(true)).await;
                         }
                     }
                 }
@@ -654,7 +657,7 @@ impl FolderRules {
         if crate::workspace::ignored(&rule.root, dir) || rule.rules.excluded(dir) {
             return Vec::new();
         }
-        let (progress, cancel) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let (progress, cancel) = (index::Progress::default(), AtomicBool::new(false));
         let built = index::build(dir, &rule.rules, &rule.scanner, enc, rule.max_files, &progress, &cancel);
         built.files.into_iter().map(|(p, f)| (p, Some(f))).collect()
     }
@@ -663,6 +666,16 @@ impl FolderRules {
 /// The settings that decide which files the workspace index reads and how it scans them.
 pub(super) fn files_key(c: &crate::config::Config) -> String {
     serde_json::json!([c.workspace, c.files, c.scan, c.reference_patterns]).to_string()
+}
+
+/// A progress report's message and percentage: `1,234 / 10,000 files` (12 %) once the walk
+/// knows how many files there are to read, `1,234 files` (0 %) before.
+fn progress_message(done: usize, total: usize) -> (String, u32) {
+    if total == 0 {
+        return (format!("{} files", present_count(done)), 0);
+    }
+    let percentage = (done.min(total) * 100 / total) as u32;
+    (format!("{} / {} files", present_count(done), present_count(total)), percentage)
 }
 
 /// Files counted for people: `1,234`.
@@ -694,6 +707,13 @@ impl Reporter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn progress_messages() {
+        assert_eq!(super::progress_message(0, 0), ("0 files".to_string(), 0));
+        assert_eq!(super::progress_message(1234, 10_000), ("1,234 / 10,000 files".to_string(), 12));
+        assert_eq!(super::progress_message(10_000, 10_000), ("10,000 / 10,000 files".to_string(), 100));
+    }
+
     #[test]
     fn counts_for_people() {
         assert_eq!(super::present_count(0), "0");

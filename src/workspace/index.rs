@@ -134,41 +134,71 @@ pub struct Built {
     pub truncated: bool,
 }
 
-/// Walks `root` under `rules` and indexes every file taken, at most `max_files` of them.
-/// `progress` counts the files read so far (for progress reports); `cancel` stops the walk.
+/// How far a [`build`] (or several in turn, sharing one) is: the files to read (added once
+/// each walk is done) and those read.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files the walks took (what a walk takes is added when it is done).
+    pub total: AtomicUsize,
+    /// Files read so far.
+    pub done: AtomicUsize,
+}
+
+/// Walks `root` under `rules` and indexes every file taken, at most `max_files` of them: the
+/// walk first (paths only, so `progress` knows the total), then the files read on every core.
+/// `cancel` stops either.
 pub fn build(
     root: &Path,
     rules: &Rules,
     scanner: &Scanner,
     enc: Encoding,
     max_files: usize,
-    progress: &AtomicUsize,
+    progress: &Progress,
     cancel: &AtomicBool,
 ) -> Built {
-    let out = std::sync::Mutex::new(Built::default());
-    let taken = AtomicUsize::new(0);
+    let found = std::sync::Mutex::new(Vec::new());
     let truncated = AtomicBool::new(false);
     let visit = |path: PathBuf, kind: DocKind| {
         if cancel.load(Ordering::Relaxed) {
             return false;
         }
-        if taken.fetch_add(1, Ordering::Relaxed) >= max_files {
+        let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
+        if found.len() >= max_files {
             truncated.store(true, Ordering::Relaxed);
             return false;
         }
-        let read = FileRefs::read(&path, kind, scanner, enc);
-        progress.fetch_add(1, Ordering::Relaxed);
-        let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-        out.walked += 1;
-        match read {
-            Ok(Some(refs)) => out.files.push((path, refs)),
-            Ok(None) => {}
-            Err(why) => out.skipped.push((path, why)),
-        }
+        found.push((path, kind));
         true
     };
     let errors = walk(&[root.to_path_buf()], rules, &visit);
-    let mut built = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    progress.total.fetch_add(found.len(), Ordering::Relaxed);
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(found.len()).max(1);
+    let read = |_: usize| {
+        let mut out = Built::default();
+        while !cancel.load(Ordering::Relaxed) {
+            let Some((path, kind)) = found.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+            out.walked += 1;
+            match FileRefs::read(path, *kind, scanner, enc) {
+                Ok(Some(refs)) => out.files.push((path.clone(), refs)),
+                Ok(None) => {}
+                Err(why) => out.skipped.push((path.clone(), why)),
+            }
+            progress.done.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    };
+    let mut built = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads).map(|i| scope.spawn(move || read(i))).collect();
+        let mut built = read(0);
+        for part in workers.into_iter().filter_map(|w| w.join().ok()) {
+            built.walked += part.walked;
+            built.files.extend(part.files);
+            built.skipped.extend(part.skipped);
+        }
+        built
+    });
     match errors {
         Ok(errors) => built.errors = errors,
         Err(e) => built.errors.push(e),
@@ -200,7 +230,7 @@ mod tests {
         write("none.md", b"nothing here\n");
         write(".gitignore", b"ignored/\n");
         let rules = Rules::new(root, &["**/*.go".into()], &[], ("include", "exclude")).unwrap();
-        let (progress, cancel) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let (progress, cancel) = (Progress::default(), AtomicBool::new(false));
         let built = build(root, &rules, &Scanner::default(), Encoding::Utf16, 100, &progress, &cancel);
         let names: Vec<(String, Vec<String>)> = built
             .files
@@ -238,11 +268,17 @@ mod tests {
         assert_eq!(built.walked, 5, "{built:?}");
         assert_eq!(built.skipped.len(), 1);
         assert!(!built.truncated);
-        assert_eq!(progress.load(Ordering::Relaxed), built.walked);
-        // A limit stops the walk and says so.
+        // The total is known before the files are read, and every file is counted once.
+        assert_eq!((progress.total.load(Ordering::Relaxed), progress.done.load(Ordering::Relaxed)), (5, 5));
+        // A limit stops the walk and says so; a shared progress adds the second walk's files.
         let small = build(root, &rules, &Scanner::default(), Encoding::Utf16, 2, &progress, &cancel);
         assert!(small.truncated);
         assert_eq!(small.walked, 2);
+        assert_eq!((progress.total.load(Ordering::Relaxed), progress.done.load(Ordering::Relaxed)), (7, 7));
+        // Cancelled: nothing read.
+        cancel.store(true, Ordering::Relaxed);
+        let stopped = build(root, &rules, &Scanner::default(), Encoding::Utf16, 100, &Progress::default(), &cancel);
+        assert_eq!((stopped.walked, stopped.files.len()), (0, 0));
         // The index keeps files with references only.
         let index = Index::default();
         for (p, f) in built.files {
