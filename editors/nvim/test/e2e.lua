@@ -21,6 +21,19 @@ local function request(method, params)
   end
 end
 
+-- Waits for a diagnostic in the file at `path` (open or not), checks that one came, and
+-- returns it (an empty table if none did).
+local function diagnostic_in(path, what)
+  local found
+  check(vim.wait(15000, function()
+    found = vim.iter(vim.diagnostic.get()):find(function(x)
+      return vim.api.nvim_buf_get_name(x.bufnr) == path
+    end)
+    return found ~= nil
+  end, 50), what, vim.diagnostic.get())
+  return found or {}
+end
+
 local function position(line, col)
   return { textDocument = vim.lsp.util.make_text_document_params(0), position = { line = line, character = col } }
 end
@@ -47,14 +60,7 @@ local function run()
   -- The whole workspace: a stale reference in a file never opened is listed too, and
   -- `vim.diagnostic.setqflist()` (the README's way) puts it in the quickfix list.
   local levels = vim.env.WORKSPACE .. '/procedures/levels.md'
-  local unopened
-  check(vim.wait(15000, function()
-    unopened = vim.iter(vim.diagnostic.get()):find(function(x)
-      return vim.api.nvim_buf_get_name(x.bufnr) == levels
-    end)
-    return unopened ~= nil
-  end, 50), 'a stale reference in a file never opened is listed', vim.diagnostic.get())
-  unopened = unopened or {}
+  local unopened = diagnostic_in(levels, 'a stale reference in a file never opened is listed')
   check(unopened.code == 'unknown-job' and unopened.lnum == 2 and unopened.col == 20, 'job:Gone42 in procedures/levels.md', unopened)
   check(unopened.bufnr and vim.fn.bufloaded(unopened.bufnr) == 0, 'levels.md was never opened (its buffer is not loaded)')
   vim.diagnostic.setqflist({ open = false })
@@ -141,16 +147,9 @@ local function run()
 
   -- A second workspace folder with its own .synergy.toml: its files are checked with its
   -- settings (an unknown job is an error there); the first folder's keep theirs.
-  local notes = vim.fs.joinpath(vim.env.SECOND, 'notes.md')
   vim.lsp.buf.add_workspace_folder(vim.env.SECOND)
-  local in_second
-  check(vim.wait(15000, function()
-    in_second = vim.iter(vim.diagnostic.get()):find(function(x)
-      return vim.api.nvim_buf_get_name(x.bufnr) == notes
-    end)
-    return in_second ~= nil
-  end, 50), 'a file of an added workspace folder is checked', vim.diagnostic.get())
-  in_second = in_second or {}
+  local notes = vim.fs.joinpath(vim.env.SECOND, 'notes.md')
+  local in_second = diagnostic_in(notes, 'a file of an added workspace folder is checked')
   check(in_second.code == 'unknown-job' and in_second.severity == vim.diagnostic.severity.ERROR,
     "with its own folder's .synergy.toml (an error there)", in_second)
   local in_first = vim.iter(vim.diagnostic.get()):find(function(x)
