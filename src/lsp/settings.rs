@@ -158,6 +158,9 @@ pub struct SettingsState {
     pool: Mutex<Vec<Pooled>>,
     /// Numbers scopes.
     next_id: AtomicU64,
+    /// Held through a reload, so two (a settings change and a `.synergy.toml` changed on disk)
+    /// apply in turn and the last applied is built from the latest layers.
+    reloading: tokio::sync::Mutex<()>,
     /// Whether the editor's settings are in (pulled after `initialized`). Until then nothing
     /// is looked up: a check before the server URL arrives would say "not configured".
     ready: tokio::sync::watch::Sender<bool>,
@@ -181,6 +184,7 @@ impl Default for SettingsState {
             current: RwLock::new(Scopes { folders: Vec::new(), outside }),
             pool: Mutex::new(vec![pooled]),
             next_id: AtomicU64::new(1),
+            reloading: tokio::sync::Mutex::new(()),
             ready: tokio::sync::watch::channel(false).0,
         }
     }
@@ -248,6 +252,7 @@ impl SettingsState {
     /// for the same server, token and tunables, reconfigured (its cache kept for the same
     /// server) or made for new ones, and dropped when no scope uses it any more.
     pub async fn reload(&self) -> Reloaded {
+        let _turn = self.reloading.lock().await;
         let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let folders = self.folders.lock().unwrap_or_else(|e| e.into_inner()).clone();
         // Each folder's layers; with no folder, the shared ones alone.
