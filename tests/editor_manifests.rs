@@ -108,3 +108,29 @@ fn settings_that_run_commands_or_weaken_transport_are_machine_scoped() {
     }
     assert_eq!(manifest["server.path"]["scope"], "machine-overridable");
 }
+
+/// The settings a workspace folder may have its own of (the server asks `workspace/configuration`
+/// per folder) are resource-scoped: with VS Code's default (`window`), a folder's value in a
+/// multi-root workspace would be ignored.
+#[test]
+fn settings_a_folder_may_have_its_own_are_resource_scoped() {
+    let manifest = manifest();
+    let per_folder = [
+        "serverUrl",
+        "webUrlTemplate",
+        "diagnostics.severity.unknownJob",
+        "diagnostics.severity.ambiguousJob",
+        "diagnostics.severity.caseMismatch",
+        "referencePatterns",
+        "scan.includeCode",
+        "files.include",
+        "files.exclude",
+        "workspace.enabled",
+        "workspace.include",
+        "workspace.exclude",
+        "workspace.maxFiles",
+    ];
+    for key in per_folder {
+        assert_eq!(manifest[key]["scope"], "resource", "synergy.{key} should be settable per folder");
+    }
+}
