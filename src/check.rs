@@ -121,6 +121,9 @@ pub struct FileFixes {
     pub shown: Arc<str>,
     kind: DocKind,
     stamp: Stamp,
+    /// The scanner of the settings the file was checked with, to find its references again
+    /// before it is written.
+    scanner: Arc<Scanner>,
     /// Each reference to fix (as scanned), what its edit range becomes, and the reference as
     /// it was written when the walk read it.
     edits: Vec<(JobRef, String, String)>,
@@ -167,6 +170,25 @@ impl Report {
         } else {
             Exit::Clean
         }
+    }
+
+    /// Adds the report of another group of paths, checked with settings of its own (each
+    /// path's `.synergy.toml`): its findings after these, counts summed, the first reason a
+    /// reference could not be verified kept.
+    pub fn merge(&mut self, other: Report) {
+        self.findings.extend(other.findings);
+        self.fixable.extend(other.fixable);
+        self.need_choice += other.need_choice;
+        self.unconfirmed += other.unconfirmed;
+        self.fixed = (self.fixed.0 + other.fixed.0, self.fixed.1 + other.fixed.1);
+        self.files += other.files;
+        self.references += other.references;
+        self.unverified += other.unverified;
+        if self.unavailable.is_none() {
+            self.unavailable = other.unavailable;
+        }
+        self.skipped.extend(other.skipped);
+        self.errors.extend(other.errors);
     }
 
     /// Findings of severity warning or error.
@@ -282,6 +304,7 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
                 shown: shown_path,
                 kind: file.kind,
                 stamp: file.stamp,
+                scanner: Arc::clone(&settings.scanner),
                 edits,
             });
         }
@@ -297,7 +320,6 @@ pub async fn run(opts: &Options, settings: &Assembled, resolver: &Arc<Resolver>)
 pub fn apply_fixes(
     report: &mut Report,
     mode: FixMode,
-    scanner: &Scanner,
     diff: &mut dyn Write,
     notes: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -313,7 +335,7 @@ pub fn apply_fixes(
     // systems that guard this pattern) write the new file's data first, so the time is spent
     // waiting on the disk, not on the cores. The notes still come in path order.
     let outcomes = for_each_parallel(&report.fixable, |file| {
-        let (old, new) = rewrite(file, scanner)?;
+        let (old, new) = rewrite(file)?;
         match mode {
             FixMode::Diff => Ok(Some(report::unified_diff(&report::portable_path(&file.shown), &old, &new))),
             _ => write_beside(&file.path, new.as_bytes(), file.stamp).map(|()| None),
@@ -371,7 +393,7 @@ fn for_each_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) 
 
 /// A file's text as it is on disk and as its fixes make it, when it is still as the walk read
 /// it: the same size and time, and every reference to fix where it was.
-fn rewrite(file: &FileFixes, scanner: &Scanner) -> Result<(String, String), String> {
+fn rewrite(file: &FileFixes) -> Result<(String, String), String> {
     let bytes = std::fs::read(&file.path).map_err(|e| e.to_string())?;
     let now = std::fs::metadata(&file.path).map_err(|e| e.to_string())?;
     if Stamp::of(&now) != file.stamp {
@@ -380,7 +402,8 @@ fn rewrite(file: &FileFixes, scanner: &Scanner) -> Result<(String, String), Stri
     let old = String::from_utf8(bytes).map_err(|_| "it is no longer UTF-8".to_string())?;
     let bom = if old.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
     let text = &old[bom..];
-    let found: std::collections::HashSet<(usize, usize, &str)> = scanner
+    let found: std::collections::HashSet<(usize, usize, &str)> = file
+        .scanner
         .scan(text, file.kind)
         .into_iter()
         .map(|r| (r.edit_range.start, r.edit_range.end, &text[r.range]))
@@ -623,20 +646,21 @@ mod tests {
         let path = dir.path().join("a.md");
         std::fs::write(&path, "job:riverbank\n").unwrap();
         let stamp = Stamp::of(&std::fs::metadata(&path).unwrap());
-        let scanner = Scanner::default();
+        let scanner = Arc::new(Scanner::default());
         let was = scanner.scan("job:riverside\n", DocKind::Markdown).remove(0);
         let file = FileFixes {
             path: path.clone(),
             shown: "a.md".into(),
             kind: DocKind::Markdown,
             stamp,
+            scanner,
             edits: vec![(was, "Riverside".into(), "job:riverside".into())],
         };
-        assert_eq!(rewrite(&file, &scanner).unwrap_err(), "its references changed since it was read");
+        assert_eq!(rewrite(&file).unwrap_err(), "its references changed since it was read");
         // As it was read, it is fixed.
         std::fs::write(&path, "job:riverside\n").unwrap();
         let file = FileFixes { stamp: Stamp::of(&std::fs::metadata(&path).unwrap()), ..file };
-        assert_eq!(rewrite(&file, &scanner).unwrap().1, "job:Riverside\n");
+        assert_eq!(rewrite(&file).unwrap().1, "job:Riverside\n");
     }
 
     fn finding(level: Severity) -> Finding {

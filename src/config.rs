@@ -325,6 +325,10 @@ impl Layers {
     pub fn build(&self) -> (Config, Vec<String>) {
         let mut warnings = Vec::new();
         let mut merged = Value::Object(Map::new());
+        // Who set `serverUrl` last, and what `.synergy.toml` said: a workspace folder's server
+        // hidden by the user's is said (see `server_overridden`).
+        let mut server_from: Option<(Source, String)> = None;
+        let mut file_server: Option<String> = None;
         for (source, value) in &self.layers {
             let mut value = match value {
                 Value::Object(_) => value.clone(),
@@ -367,14 +371,43 @@ impl Layers {
             if let Some(t) = token {
                 merge(&mut merged, serde_json::json!({ "token": t }));
             }
+            if let Some(url) = value.get("serverUrl").and_then(Value::as_str) {
+                if *source == Source::File {
+                    file_server = Some(url.to_string());
+                }
+                server_from = Some((*source, url.to_string()));
+            }
             merge(&mut merged, value);
         }
+        warnings.extend(server_overridden(file_server.as_deref(), server_from.as_ref()));
         let config = Config::deserialize(&merged).unwrap_or_else(|e| {
             warnings.push(format!("Settings ignored: {e}"));
             Config::default()
         });
         (config, warnings)
     }
+}
+
+/// The warning when `.synergy.toml` names a server (`file`) and a layer above it names
+/// another (`winner`, the last to set one): the folder's file is not what decides, and with
+/// several workspace folders they would all use the one server. Not said for `--server-url`,
+/// which the user gave for this run.
+fn server_overridden(file: Option<&str>, winner: Option<&(Source, String)>) -> Option<String> {
+    let (source, url) = winner?;
+    let file = file?;
+    let same = |a: &str, b: &str| a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/');
+    if *source == Source::File || *source == Source::CommandLine || same(file, url) {
+        return None;
+    }
+    let (named_by, undo) = match source {
+        Source::Environment => ("SYNERGY_URL in the environment", "unset SYNERGY_URL"),
+        Source::InitializationOptions => ("initializationOptions", "leave serverUrl out of initializationOptions"),
+        _ => ("the editor settings (serverUrl)", "clear the serverUrl setting"),
+    };
+    Some(format!(
+        "{CONFIG_FILE} names the server {file}, but {named_by} names {url}, which is used. To let {CONFIG_FILE} \
+         choose (each workspace folder its own server), {undo}."
+    ))
 }
 
 /// Deep merge: objects merge key by key, anything else replaces.
@@ -501,13 +534,45 @@ mod tests {
         assert_eq!(config.diagnostics.severity.ambiguous_job, Severity::Information);
         assert_eq!(config.max_concurrent_requests, 8);
         assert_eq!(config.token.as_ref().map(Secret::expose), Some("tok-ENV-7f3a"));
-        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
         assert!(warnings[0].contains(".synergy.toml") && warnings[0].contains("token"));
         assert!(warnings[1].contains(".synergy.toml") && warnings[1].contains("tokenCommand"));
         assert!(warnings[2].contains("initializationOptions"));
+        assert!(warnings[3].contains("names the server https://file") && warnings[3].contains("SYNERGY_URL"));
         assert_eq!(config.token_command, None);
         let all = format!("{warnings:?}{config:?}");
         assert!(!all.contains("tok-"), "token leaked: {all}");
+    }
+
+    #[test]
+    fn a_server_named_in_the_settings_file_and_hidden_by_another_is_said() {
+        let mut layers = Layers::default();
+        layers.set(Source::File, json!({"serverUrl": "https://a.example.com"}));
+        let (config, warnings) = layers.build();
+        assert_eq!((config.server_url.as_deref(), warnings.len()), (Some("https://a.example.com"), 0));
+        layers.set(Source::Environment, json!({"serverUrl": "https://a.example.com/"}));
+        assert!(layers.build().1.is_empty(), "the same server is no news");
+        layers.set(Source::Environment, json!({"serverUrl": "https://b.example.com"}));
+        let (config, warnings) = layers.build();
+        assert_eq!(config.server_url.as_deref(), Some("https://b.example.com"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("names the server https://a.example.com")
+                && warnings[0].contains("SYNERGY_URL")
+                && warnings[0].contains("https://b.example.com, which is used"),
+            "{warnings:?}"
+        );
+        layers.set(Source::EditorSettings, json!({"serverUrl": "https://c.example.com"}));
+        let (_, warnings) = layers.build();
+        assert!(
+            warnings[0].contains("editor settings") && warnings[0].contains("https://c.example.com"),
+            "{warnings:?}"
+        );
+        // --server-url is asked for this run: not a surprise.
+        let mut layers = Layers::default();
+        layers.set(Source::File, json!({"serverUrl": "https://a.example.com"}));
+        layers.set(Source::CommandLine, json!({"serverUrl": "https://d.example.com"}));
+        assert!(layers.build().1.is_empty());
     }
 
     #[test]

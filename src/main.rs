@@ -85,13 +85,15 @@ enum Command {
         /// Print the safe fixes as a unified diff instead of writing them (exit 1 if there are any).
         #[arg(long)]
         diff: bool,
-        /// Only check files matching this glob (repeatable).
+        /// Also check files matching this glob, besides the documents (repeatable): source
+        /// files in their comments, other files as prose.
         #[arg(long)]
         include: Vec<String>,
         /// Skip files matching this glob (repeatable).
         #[arg(long)]
         exclude: Vec<String>,
-        /// Settings file (default: ./.synergy.toml if present).
+        /// Settings file for every path (default: for each path, the nearest .synergy.toml in
+        /// its folder or above, up to the current folder).
         #[arg(long)]
         config: Option<PathBuf>,
         /// The server URL (overrides SYNERGY_URL and the settings file).
@@ -296,11 +298,23 @@ fn main() -> ExitCode {
 /// `--server-url`, assembled as the server assembles them (`settings::Assembler`). Warnings go
 /// to stderr; an error (unreadable settings file, failed `tokenCommand`, bad pattern) is exit 3.
 async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<Assembled, Exit> {
-    let mut stderr = std::io::stderr();
     let layers = cli_layers(config_file, server_url)?;
-    let assembled = Assembler::default().assemble(&layers).await;
+    assemble_or_exit(&Assembler::default(), &layers, &mut std::collections::HashSet::new()).await
+}
+
+/// Assembles `layers`; warnings go to stderr (those not in `told`, which are added to it), an
+/// error is exit 3.
+async fn assemble_or_exit(
+    assembler: &Assembler,
+    layers: &Layers,
+    told: &mut std::collections::HashSet<String>,
+) -> Result<Assembled, Exit> {
+    let mut stderr = std::io::stderr();
+    let assembled = assembler.assemble(layers).await;
     for w in &assembled.warnings {
-        let _ = writeln!(stderr, "warning: {w}");
+        if told.insert(w.clone()) {
+            let _ = writeln!(stderr, "warning: {w}");
+        }
     }
     if let Some(e) = assembled.errors.first() {
         let _ = writeln!(stderr, "error: {e}");
@@ -312,10 +326,17 @@ async fn cli_config(config_file: Option<PathBuf>, server_url: Option<String>) ->
 /// The settings layers of a command-line run: the settings file, the environment and
 /// `--server-url`. An unreadable settings file is exit 3.
 fn cli_layers(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<Layers, Exit> {
+    let file = config_file.or_else(|| Some(PathBuf::from(config::CONFIG_FILE)).filter(|p| p.exists()));
+    layers_with(file.as_deref(), server_url)
+}
+
+/// The settings layers of a command-line run with this settings file (none: no file), the
+/// environment and `--server-url`. An unreadable settings file is exit 3.
+fn layers_with(file: Option<&std::path::Path>, server_url: Option<String>) -> Result<Layers, Exit> {
     let mut layers = Layers::default();
-    let file = match &config_file {
+    let file = match file {
         Some(path) => config::file_layer_at(path).map(Some),
-        None => config::file_layer(std::path::Path::new(".")),
+        None => Ok(None),
     };
     match file {
         Ok(Some(v)) => layers.set(Source::File, v),
@@ -330,6 +351,58 @@ fn cli_layers(config_file: Option<PathBuf>, server_url: Option<String>) -> Resul
         layers.set(Source::CommandLine, json!({ "serverUrl": url }));
     }
     Ok(layers)
+}
+
+/// The paths to check grouped by the settings file that applies to each: the nearest
+/// `.synergy.toml` in the path's folder or a folder above it, up to the current folder (or,
+/// for a path outside it, the top of its file system); `None` when there is none. Groups and
+/// paths keep the order the paths were given in; no path is the current folder.
+fn by_settings_file(paths: &[PathBuf]) -> Vec<(Option<PathBuf>, Vec<PathBuf>)> {
+    let cwd = std::env::current_dir().ok();
+    let given: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let mut groups: Vec<(Option<PathBuf>, Vec<PathBuf>)> = Vec::new();
+    for path in given {
+        let file = settings_file_for(&path, cwd.as_deref());
+        match groups.iter_mut().find(|(f, _)| *f == file) {
+            Some((_, paths)) => paths.push(path),
+            None => groups.push((file, vec![path])),
+        }
+    }
+    // The current folder alone keeps the run's own way of naming its files.
+    if paths.is_empty() {
+        for (_, group) in &mut groups {
+            group.clear();
+        }
+    }
+    groups
+}
+
+/// The nearest `.synergy.toml` for `path` (see [`by_settings_file`]).
+fn settings_file_for(path: &std::path::Path, cwd: Option<&std::path::Path>) -> Option<PathBuf> {
+    let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().map(PathBuf::from).unwrap_or_default() };
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let absolute = std::path::absolute(&dir).ok()?;
+    let inside = cwd.is_some_and(|cwd| absolute.starts_with(cwd));
+    let mut at = absolute.as_path();
+    loop {
+        let file = at.join(config::CONFIG_FILE);
+        if file.is_file() {
+            // Said as the user would: relative to the current folder when inside it.
+            return Some(cwd.and_then(|cwd| file.strip_prefix(cwd).ok().map(PathBuf::from)).unwrap_or(file));
+        }
+        if inside && cwd == Some(at) {
+            return None;
+        }
+        at = at.parent()?;
+    }
+}
+
+/// Paths for a message: `docs, ops`.
+fn shown_paths(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        return ".".into();
+    }
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// Where `check` keeps the persisted cache: as the settings say, nowhere, or in a folder.
@@ -348,34 +421,62 @@ async fn run_check(
     server_url: Option<String>,
 ) -> Exit {
     let mut stderr = std::io::stderr();
-    let mut settings = match cli_config(config_file, server_url).await {
-        Ok(c) => c,
-        Err(exit) => return exit,
+    // Each path with the settings file that applies to it (`--config`, else the nearest
+    // `.synergy.toml`), as the server gives each workspace folder its own: one run per file.
+    let groups = match config_file {
+        Some(file) => vec![(Some(file), opts.paths.clone())],
+        None => by_settings_file(&opts.paths),
     };
-    match cache {
-        CacheChoice::Settings => {}
-        CacheChoice::Off => settings.resolver.persist = None,
-        CacheChoice::At(dir) => settings.resolver.persist = Some(dir),
-    }
-    // One HTTP client (building one loads the system's root certificates).
-    let client = Client::new(&settings.client);
-    if let Some(err) = client.config_error() {
-        let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
-        let _ = writeln!(stderr, "error: {why}");
-        return Exit::Usage;
-    }
-    let resolver =
-        Resolver::new(client, settings.resolver.clone(), std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock));
-    let mut report = match check::run(&opts, &settings, &resolver).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(stderr, "error: {e}");
+    let several = groups.len() > 1;
+    let assembler = Assembler::default();
+    let mut told = std::collections::HashSet::new();
+    let mut report = check::Report::default();
+    let mut resolvers = Vec::new();
+    for (file, paths) in groups {
+        let layers = match layers_with(file.as_deref(), server_url.clone()) {
+            Ok(layers) => layers,
+            Err(exit) => return exit,
+        };
+        let mut settings = match assemble_or_exit(&assembler, &layers, &mut told).await {
+            Ok(c) => c,
+            Err(exit) => return exit,
+        };
+        match &cache {
+            CacheChoice::Settings => {}
+            CacheChoice::Off => settings.resolver.persist = None,
+            CacheChoice::At(dir) => settings.resolver.persist = Some(dir.clone()),
+        }
+        // One HTTP client per server (building one loads the system's root certificates).
+        let client = Client::new(&settings.client);
+        let which = match (&file, several) {
+            (Some(file), true) => format!(" (for {}, by {})", shown_paths(&paths), file.display()),
+            (None, true) => format!(" (for {}, with no settings file)", shown_paths(&paths)),
+            _ => String::new(),
+        };
+        if let Some(err) = client.config_error() {
+            let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
+            let _ = writeln!(stderr, "error: {why}{which}");
             return Exit::Usage;
         }
-    };
+        let resolver = Resolver::new(
+            client,
+            settings.resolver.clone(),
+            std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock),
+        );
+        let opts = Options { paths, ..opts.clone() };
+        match check::run(&opts, &settings, &resolver).await {
+            Ok(r) => report.merge(r),
+            Err(e) => {
+                let _ = writeln!(stderr, "error: {e}{which}");
+                return Exit::Usage;
+            }
+        }
+        resolvers.push(resolver);
+    }
     // Buffered: thousands of findings are thousands of lines, not thousands of writes.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let _ = check::apply_fixes(&mut report, mode, &settings.scanner, &mut stdout, &mut stderr);
+    // Once for every group: nothing is written while any reference could not be verified.
+    let _ = check::apply_fixes(&mut report, mode, &mut stdout, &mut stderr);
     // With --diff, standard output is the patch alone.
     let written = match (mode, format) {
         (FixMode::Diff, _) => Ok(()),
@@ -386,9 +487,13 @@ async fn run_check(
     };
     let _ = written.and_then(|_| stdout.flush());
     let _ = check::render_summary(&report, mode, &mut stderr);
-    resolver.flush_cache();
-    for w in resolver.take_cache_warnings() {
-        let _ = writeln!(stderr, "warning: {w}");
+    for resolver in resolvers {
+        resolver.flush_cache();
+        for w in resolver.take_cache_warnings() {
+            if told.insert(w.clone()) {
+                let _ = writeln!(stderr, "warning: {w}");
+            }
+        }
     }
     match mode {
         FixMode::Diff if report.fixed.0 > 0 => Exit::Stale,

@@ -357,8 +357,9 @@ pub fn status(health: &Health, config_problem: Option<&Unavailable>, host: &str)
 
 /// The status of several servers (workspace folders that name different servers) as one:
 /// the state that most needs the user (not configured, then a rejected token, offline, idle,
-/// connected), and each server's explanation, said with its host when it is not connected.
-/// `parts` holds each server's state, explanation and host; one part is returned as it is.
+/// connected), and each server's explanation, said with its label (its host, or the folders
+/// that name none) when it is not connected. `parts` holds each server's state, explanation
+/// and label; one part is returned as it is.
 pub fn status_of_servers(parts: &[(StatusState, String, String)]) -> (StatusState, String) {
     let rank = |s: StatusState| match s {
         StatusState::NotConfigured => 4,

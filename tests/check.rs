@@ -602,3 +602,105 @@ async fn github_annotations() {
     assert_eq!(command, "notice");
     assert!(message.ends_with("(fix: Riverside)"), "{message}");
 }
+
+/// Each path is checked with its own settings, as each workspace folder is in the editor: the
+/// nearest `.synergy.toml` at or above it (up to the current folder), so two folders may name
+/// two servers and two severities; a path without one takes the current folder's. Fixes are
+/// all or nothing across every group. `--config` applies one file to every path. A server in
+/// `.synergy.toml` hidden by `SYNERGY_URL` is said.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_path_is_checked_with_its_own_settings_file() {
+    let (sim_a, sim_b) = (simulator().await, simulator().await);
+    assert!(sim_b.rename_job("Riverside", "Riverside Levee"));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "alpha/.synergy.toml", format!("serverUrl = \"{}\"\n", sim_a.url()).as_bytes());
+    write(root, "alpha/plan.md", b"job:Riverside and job:GoneA\n");
+    let beta = format!("serverUrl = \"{}\"\n[diagnostics.severity]\nunknownJob = \"error\"\n", sim_b.url());
+    write(root, "beta/.synergy.toml", beta.as_bytes());
+    write(root, "beta/deep/plan.md", b"job:Riverside and job:GoneB\n");
+    // The current folder's settings: for paths with none of their own.
+    write(root, ".synergy.toml", format!("serverUrl = \"{}\"\n", sim_a.url()).as_bytes());
+    write(root, "loose/notes.md", b"job:riverside\n");
+    let run = |args: &'static [&'static str], env_url: Option<String>| {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("check")
+            .args(args)
+            .current_dir(root)
+            .env("SYNERGY_CACHE_DIR", common::fresh_cache_dir())
+            .env_remove("SYNERGY_URL")
+            .env("SYNERGY_TOKEN", TOKEN)
+            .env_remove("RUST_LOG");
+        if let Some(url) = env_url {
+            cmd.env("SYNERGY_URL", url);
+        }
+        async move { cmd.output().await.unwrap() }
+    };
+    let findings = |out: &Output| -> Vec<(String, String, String)> {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let path = f["path"].as_str().unwrap().to_string();
+                (path, f["reference"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+
+    // beta/deep is under beta/.synergy.toml; loose/ under the current folder's.
+    let out = run(&["--format", "json", "alpha", "beta/deep", "loose"], None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        findings(&out),
+        [
+            ("alpha/plan.md".into(), "job:GoneA".into(), "warning".into()),
+            ("beta/deep/plan.md".into(), "job:Riverside".into(), "error".into()),
+            ("beta/deep/plan.md".into(), "job:GoneB".into(), "error".into()),
+            ("loose/notes.md".into(), "job:riverside".into(), "information".into()),
+        ]
+    );
+    assert_eq!((sim_a.requests_for("GoneA"), sim_b.requests_for("GoneA")), (1, 0));
+    assert_eq!((sim_a.requests_for("GoneB"), sim_b.requests_for("GoneB")), (0, 1));
+    assert!(!text(&out.stderr).contains("warning:"), "{}", text(&out.stderr));
+
+    // --config: one file for every path (alpha's server, its severities).
+    let out = run(&["--format", "json", "--config", "alpha/.synergy.toml", "alpha", "beta"], None).await;
+    let all = findings(&out);
+    assert!(all.iter().all(|(_, r, _)| r != "job:Riverside"), "Riverside is fine on alpha's server: {all:?}");
+    assert!(all.iter().any(|(p, r, s)| p == "beta/deep/plan.md" && r == "job:GoneB" && s == "warning"), "{all:?}");
+
+    // SYNERGY_URL hides alpha's server (beta's file names the same one): said, once.
+    let out = run(&["--format", "json", "alpha", "beta"], Some(sim_b.url())).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("which is used").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("names the server {}", sim_a.url())) && stderr.contains("unset SYNERGY_URL"),
+        "{stderr}"
+    );
+
+    // --fix writes nothing while any group has a reference it could not verify: beta's
+    // server down, alpha's case mismatch is left too.
+    write(root, "alpha/case.md", b"job:riverside\n");
+    sim_b.set_fault(Fault::Error503);
+    let out = run(&["--fix", "alpha", "beta"], None).await;
+    assert_eq!(out.status.code(), Some(1), "alpha's stale job:GoneA wins: {}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(root.join("alpha/case.md")).unwrap(), "job:riverside\n");
+    assert!(text(&out.stderr).contains("nothing was fixed"), "{}", text(&out.stderr));
+    sim_b.set_fault(Fault::None);
+    let out = run(&["--fix", "alpha", "beta"], None).await;
+    assert_eq!(
+        std::fs::read_to_string(root.join("alpha/case.md")).unwrap(),
+        "job:Riverside\n",
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A path whose settings name no server: said, with the path.
+    write(root, "gamma/.synergy.toml", b"[scan]\nincludeCode = true\n");
+    write(root, "gamma/x.md", b"job:X\n");
+    let out = run(&["alpha", "gamma"], None).await;
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("No 12d Synergy server is configured") && stderr.contains("for gamma"), "{stderr}");
+}

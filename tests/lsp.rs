@@ -583,7 +583,14 @@ async fn not_configured_is_said_once_and_nothing_is_flagged() {
     let parse_error = lsp.next_matching(|m| m["error"]["code"] == -32700).await;
     assert_eq!(parse_error["id"], Value::Null);
     lsp.send_raw(b"Content-Length: 5\r\n\r\n[1,2]").await;
-    lsp.next_matching(|m| m["error"]["message"].as_str().is_some_and(|s| s.contains("not a JSON-RPC"))).await;
+    let invalid =
+        lsp.next_matching(|m| m["error"]["message"].as_str().is_some_and(|s| s.contains("not a JSON-RPC"))).await;
+    assert_eq!(invalid["error"]["code"], -32600, "JSON, but no request: Invalid Request, not Parse error");
+    let bad_id = br#"{"jsonrpc":"2.0","id":1.5,"method":"textDocument/hover","params":{}}"#;
+    lsp.send_raw(format!("Content-Length: {}\r\n\r\n", bad_id.len()).as_bytes()).await;
+    lsp.send_raw(bad_id).await;
+    let invalid = lsp.next_matching(|m| m["error"]["code"] == -32600 && m["id"].is_null()).await;
+    assert!(invalid["error"]["message"].as_str().unwrap().contains("integer"), "{invalid}");
     let hover = lsp
         .request("textDocument/hover", json!({"textDocument": {"uri": URI}, "position": {"line": 99, "character": 99}}))
         .await;

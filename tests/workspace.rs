@@ -259,9 +259,28 @@ async fn settings_folders_and_honesty() {
     lsp.initialize_folders(&[a.path()], sim_settings(&sim, json!({"workspace": {"maxFiles": 2}})), json!({})).await;
     let warning =
         lsp.notification("window/showMessage", |p| p["message"].as_str().unwrap_or("").contains("maxFiles")).await;
-    assert!(warning["message"].as_str().unwrap().contains("only 2 of them"), "{warning}");
+    let name = a.path().file_name().unwrap().to_string_lossy().to_string();
+    let said = warning["message"].as_str().unwrap();
+    assert!(
+        said.contains(&format!("folder {name} has more than 2 files")) && said.contains("first 2 of them"),
+        "{warning}"
+    );
     let status = lsp.notification("synergy/status", |p| p["indexed"].is_object()).await;
     assert_eq!(status["indexed"]["files"], 2);
+    lsp.shutdown_in_process().await;
+    // All folders together, up to the first folder's limit: b.md (one file), then 2 of a's 5.
+    let mut lsp = Lsp::in_process();
+    let settings = sim_settings(&sim, json!({"workspace": {"maxFiles": 3}}));
+    lsp.initialize_folders(&[b.path(), a.path()], settings, json!({})).await;
+    let warning =
+        lsp.notification("window/showMessage", |p| p["message"].as_str().unwrap_or("").contains("maxFiles")).await;
+    let said = warning["message"].as_str().unwrap();
+    assert!(
+        said.contains("more than 3 files to check together") && said.contains(&format!("{name} in part")),
+        "{said}"
+    );
+    let status = lsp.notification("synergy/status", |p| p["indexed"].is_object()).await;
+    assert_eq!(status["indexed"]["files"], 3);
     lsp.shutdown_in_process().await;
 
     // Folders added and removed.
@@ -373,6 +392,29 @@ async fn each_folder_has_its_own_settings_and_server() {
         .cloned()
         .unwrap();
     assert!(last_a.contains("GoneA") && last_a.contains("\"severity\":4"), "{last_a}");
+
+    // A third folder that names no server: the status says which folder needs one.
+    let c = tempfile::tempdir().unwrap();
+    write_text(c.path(), "c.md", "job:Riverside\n");
+    let folder = |p: &Path| json!({"uri": file_uri(p), "name": "x"});
+    lsp.notify("workspace/didChangeWorkspaceFolders", json!({"event": {"added": [folder(c.path())], "removed": []}}))
+        .await;
+    let status = lsp.notification("synergy/status", |p| p["state"] == "notConfigured").await;
+    let c_name = c.path().file_name().unwrap().to_string_lossy().to_string();
+    let message = status["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("the workspace folder {c_name}: No 12d Synergy server is configured")),
+        "{status}"
+    );
+
+    // B removed while b.md is open: the document is checked again at once with the settings
+    // of files outside every folder (A's: its server, where Riverside is fine, and its hints).
+    lsp.open(&b_doc, "markdown", "job:Riverside and job:GoneB\n").await;
+    lsp.diagnostics(&b_doc, |d| d.len() == 1 && d[0]["severity"] == 1).await;
+    lsp.notify("workspace/didChangeWorkspaceFolders", json!({"event": {"added": [], "removed": [folder(b.path())]}}))
+        .await;
+    let d = lsp.diagnostics(&b_doc, |d| d.len() == 1 && d[0]["severity"] == 4).await;
+    assert!(d[0]["message"].as_str().unwrap().contains("GoneB"), "{d:?}");
     assert_eq!(lsp.shutdown_in_process().await, 0);
 }
 
@@ -417,6 +459,11 @@ async fn pull_clients_pull_documents_and_the_workspace() {
         .await;
     assert_eq!(again["kind"], "unchanged");
     assert!(!lsp.transcript().contains("\"version\":1"), "a pull client's document is never pushed");
+
+    // A file that is not open, asked on its own: what the index found in it.
+    let unopened = lsp.request("textDocument/diagnostic", json!({"textDocument": {"uri": a}})).await;
+    assert_eq!((unopened["kind"].as_str(), unopened["items"].as_array().map(Vec::len)), (Some("full"), Some(1)));
+    assert!(unopened["items"][0]["message"].as_str().unwrap().contains("StaleA"), "{unopened}");
 
     // The first workspace pull: a.md in full, b.md (open) not at all, and a.md's pushed list cleared.
     let report = lsp.request("workspace/diagnostic", json!({"previousResultIds": []})).await;

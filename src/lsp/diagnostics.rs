@@ -87,7 +87,8 @@ impl State {
 
     /// `textDocument/diagnostic`: the document's diagnostics, every name resolved (the client
     /// cancels the request when the document changes meanwhile), or "unchanged" when they are
-    /// what `previous_result_id` named.
+    /// what `previous_result_id` named. A file that is not open is answered from the workspace
+    /// index.
     pub async fn document_diagnostic(
         self: &Arc<Self>,
         params: DocumentDiagnosticParams,
@@ -96,7 +97,11 @@ impl State {
         let uri = params.text_document.uri;
         let scope = self.scope_of(&uri);
         let diagnostics = match self.scan(&uri, &scope) {
-            None => Vec::new(),
+            // Not open: what the workspace index found in the file, if anything.
+            None => super::workspace::path_of(&uri)
+                .and_then(|path| self.workspace.reports.get(&path))
+                .map(|report| report.diagnostics.clone())
+                .unwrap_or_default(),
             Some(scan) => {
                 let verdicts =
                     analysis::resolve_names(&scope.resolver, analysis::names(&scan.refs), LOOKUP_FANOUT).await;

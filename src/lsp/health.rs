@@ -48,7 +48,8 @@ impl State {
     /// said as one: `present::status_of_servers`).
     /// Also shows what went wrong with the persisted cache since last asked.
     pub async fn publish_status(&self) {
-        let by_resolver = self.scopes().by_resolver();
+        let all = self.scopes();
+        let by_resolver = all.by_resolver();
         let mut warnings = Vec::new();
         let mut parts = Vec::with_capacity(by_resolver.len());
         let mut hosts: Vec<String> = Vec::new();
@@ -59,7 +60,7 @@ impl State {
             let scope = &scopes[0];
             let host = scope.host();
             let (state, message) = present::status(&health, scope.problem.as_ref(), host.as_deref().unwrap_or(""));
-            parts.push((state, message, host.clone().unwrap_or_default()));
+            parts.push((state, message, all.label(scope)));
             hosts.extend(host.filter(|h| !hosts.contains(h)));
             last_check = last_check.max(resolver.last_check());
         }
@@ -182,10 +183,11 @@ impl State {
                             && told.should_tell(&health, tokio::time::Instant::now())
                             && !this.caps().shows_status
                         {
-                            // With several servers, which one.
-                            let text = match mine.first().and_then(|s| s.host()) {
-                                Some(host) if this.settings.resolvers().len() > 1 => {
-                                    text.replacen("synergy-ls: ", &format!("synergy-ls ({host}): "), 1)
+                            // With several servers, which one (or which folders have none).
+                            let text = match mine.first() {
+                                Some(scope) if this.settings.resolvers().len() > 1 => {
+                                    let label = this.scopes().label(scope);
+                                    text.replacen("synergy-ls: ", &format!("synergy-ls ({label}): "), 1)
                                 }
                                 _ => text,
                             };

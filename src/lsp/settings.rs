@@ -76,6 +76,27 @@ impl Scopes {
         &self.outside
     }
 
+    /// What to call the server of `scope` in a message: its `host[:port]`, or, when it has
+    /// none, the workspace folders whose settings it is ("the workspace folder notes").
+    pub fn label(&self, scope: &Scope) -> String {
+        if let Some(host) = scope.host() {
+            return host;
+        }
+        let names: Vec<String> = self
+            .folders
+            .iter()
+            .filter(|(_, s)| s.id == scope.id)
+            .map(|(root, _)| {
+                root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into())
+            })
+            .collect();
+        match names.as_slice() {
+            [] => "the server".into(),
+            [one] => format!("the workspace folder {one}"),
+            many => format!("the workspace folders {}", many.join(", ")),
+        }
+    }
+
     /// Every distinct scope, the outside one first.
     pub fn all(&self) -> Vec<Arc<Scope>> {
         let mut all = vec![Arc::clone(&self.outside)];

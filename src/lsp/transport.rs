@@ -244,8 +244,10 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<O
 }
 
 /// Whether tower-lsp-server can decode the body (it would otherwise end the stream); for a
-/// large request, its method, read on the way.
-fn is_json_rpc(body: &[u8]) -> Result<Option<String>, String> {
+/// large request, its method, read on the way. Refused: the JSON-RPC error code (-32700 for
+/// text that is not JSON, -32600 for JSON that is no request, notification or response, such
+/// as an `id` that is neither a string nor an integer) and why.
+fn is_json_rpc(body: &[u8]) -> Result<Option<String>, (i64, String)> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     #[allow(dead_code)]
@@ -264,8 +266,13 @@ fn is_json_rpc(body: &[u8]) -> Result<Option<String>, String> {
     match serde_json::from_slice::<Message>(body) {
         Ok(_) => Ok(None),
         Err(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            Err(e) => Err(format!("not JSON: {e}")),
-            Ok(_) => Err("JSON, but not a JSON-RPC 2.0 request, notification or response".into()),
+            Err(e) => Err((-32700, format!("Parse error: not JSON: {e}"))),
+            Ok(_) => Err((
+                -32600,
+                "Invalid Request: JSON, but not a JSON-RPC 2.0 request, notification or response (an id must be \
+                 a string or an integer)"
+                    .into(),
+            )),
         },
     }
 }
@@ -550,7 +557,7 @@ where
                         }
                         continue;
                     }
-                    Err(why) => (-32700, format!("Parse error: {why}")),
+                    Err(refused) => refused,
                 },
                 Ok(Some(Err(FrameError::Header(why)))) => (-32700, format!("Parse error: {why}")),
                 Ok(Some(Err(FrameError::TooLarge(n)))) => {
@@ -818,8 +825,14 @@ mod tests {
     fn json_rpc_shapes() {
         assert!(is_json_rpc(br#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#).is_ok());
         assert!(is_json_rpc(br#"{"jsonrpc":"2.0","id":1,"result":null}"#).is_ok());
-        assert!(is_json_rpc(b"{oops}").unwrap_err().starts_with("not JSON"));
-        assert!(is_json_rpc(b"[1,2]").unwrap_err().contains("not a JSON-RPC"));
+        assert_eq!(is_json_rpc(b"{oops}").unwrap_err().0, -32700);
+        assert!(is_json_rpc(b"{oops}").unwrap_err().1.starts_with("Parse error: not JSON"));
+        assert_eq!(is_json_rpc(b"[1,2]").unwrap_err().0, -32600);
+        assert!(is_json_rpc(b"[1,2]").unwrap_err().1.contains("not a JSON-RPC"));
+        for id in ["1.5", "true", "{\"a\":1}", "9223372036854775813"] {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"x"}}"#);
+            assert_eq!(is_json_rpc(body.as_bytes()).unwrap_err().0, -32600, "{id}");
+        }
         assert!(is_json_rpc(br#"{"jsonrpc":"1.0","method":"x"}"#).is_err());
         // Large messages: by shape, the same verdicts.
         let big = "x".repeat(LARGE);
@@ -831,6 +844,6 @@ mod tests {
         let old = format!(r#"{{"jsonrpc":"1.0","method":"x","params":"{big}"}}"#);
         assert!(is_json_rpc(old.as_bytes()).is_err());
         let cut = &open.as_bytes()[..open.len() - 2];
-        assert!(is_json_rpc(cut).unwrap_err().starts_with("not JSON"));
+        assert_eq!(is_json_rpc(cut).unwrap_err().0, -32700);
     }
 }

@@ -237,7 +237,8 @@ impl State {
         let enc = self.caps().encoding;
         let started = std::time::Instant::now();
         // Every folder together, up to the first folder's limit; each, up to its own.
-        let mut left = scopes.outside().config.workspace.max_files;
+        let total = scopes.outside().config.workspace.max_files;
+        let mut left = total;
         let mut truncated = None;
         let mut warnings = Vec::new();
         for root in folders {
@@ -249,7 +250,9 @@ impl State {
                     continue;
                 }
             };
-            let limit = left.min(scope.config.workspace.max_files);
+            let own = scope.config.workspace.max_files;
+            let limit = left.min(own);
+            let by_own = own <= left;
             let (scanner, progress, stop, root2) =
                 (Arc::clone(&scope.scanner), progress.clone(), cancel.clone(), root.clone());
             let built = tokio::task::spawn_blocking(move || {
@@ -258,8 +261,20 @@ impl State {
             .await;
             let Ok(built) = built else { continue };
             left = left.saturating_sub(built.walked);
-            if built.truncated {
-                truncated = truncated.or(Some(limit));
+            if built.truncated && truncated.is_none() {
+                // Which limit stopped it: the folder's own, or what was left of all folders'.
+                let name = root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into());
+                truncated = Some(if by_own {
+                    format!(
+                        "The workspace folder {name} has more than {own} files to check (workspace.maxFiles); only \
+                         the first {own} of them are indexed"
+                    )
+                } else {
+                    format!(
+                        "The workspace folders have more than {total} files to check together (workspace.maxFiles, \
+                         the first folder's); only {total} of them are indexed, {name} in part"
+                    )
+                });
             }
             let fresh: HashSet<&PathBuf> = built.files.iter().map(|f| &f.0).collect();
             for stale in self.workspace.index.remove_under(&root) {
@@ -284,13 +299,10 @@ impl State {
                 *building = None;
             }
         }
-        if let Some(limit) = truncated
+        if let Some(what) = truncated
             && !self.workspace.told_truncated.swap(true, Ordering::SeqCst)
         {
-            warnings.push(format!(
-                "The workspace has more than {limit} files to check (workspace.maxFiles); only {limit} of them are \
-                 indexed. Narrow it with workspace.exclude or raise workspace.maxFiles."
-            ));
+            warnings.push(format!("{what}. Narrow it with workspace.exclude or raise workspace.maxFiles."));
         }
         self.workspace.indexed_once.store(true, Ordering::SeqCst);
         let indexed = self.workspace.indexed().unwrap_or(Indexed { files: 0, references: 0 });
@@ -385,6 +397,8 @@ impl State {
         for r in &removed {
             self.forget_folder(r).await;
         }
+        // Open documents may be in another folder's scope now (or in none).
+        self.answers_changed();
         self.index_folders(added).await;
     }
 

@@ -11,12 +11,20 @@ import {
   TransportKind,
 } from 'vscode-languageclient/node';
 import { findServer, ServerNotFound } from './serverPath';
-import { documentSelector, serverEnvironment } from './settings';
+import { documentSelector, explicitSettings, serverEnvironment } from './settings';
 import { type Fix, notice, present, type StatusParams } from './status';
 
 const TOKEN_KEY = 'synergy.personalAccessToken';
 /** Settings that only take effect when the server is started again. */
 const RESTART_SETTINGS = ['synergy.server.path', 'synergy.languages', 'synergy.logLevel'];
+
+/** The names (after `synergy.`) of the settings this extension contributes, from its manifest. */
+function serverSettingKeys(): string[] {
+  const properties = context.extension.packageJSON?.contributes?.configuration?.properties ?? {};
+  return Object.keys(properties)
+    .filter((k) => k.startsWith('synergy.'))
+    .map((k) => k.slice('synergy.'.length));
+}
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -114,6 +122,23 @@ async function startClient(): Promise<void> {
     // Settings reach the server through workspace/configuration; no initializationOptions, so
     // nothing secret can appear in a trace.
     synchronize: { configurationSection: 'synergy' },
+    middleware: {
+      workspace: {
+        // Only what the user set, for each folder the server asks about (`scopeUri`): VS Code
+        // would also send every default, which would hide the folder's `.synergy.toml`.
+        configuration: (params, token, next) => {
+          if (params.items.some((item) => item.section !== 'synergy')) return next(params, token);
+          return params.items.map((item) => {
+            const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+            const config = vscode.workspace.getConfiguration('synergy', scope);
+            return explicitSettings(serverSettingKeys(), (key) => config.inspect(key));
+          });
+        },
+        // A change is announced without values (`settings: null`), so the server asks again
+        // for each folder's, rather than taking the whole workspace's for every folder.
+        didChangeConfiguration: (_sections, next) => next(undefined),
+      },
+    },
   };
   const next = new LanguageClient('synergy', '12d Synergy', serverOptions, clientOptions);
   // Tell the server this client renders synergy/status (and its notifications) itself.

@@ -50,3 +50,32 @@ export function documentSelector(languages: unknown): DocumentFilter[] {
     ]),
   );
 }
+
+/** What VS Code's `WorkspaceConfiguration.inspect` says of one setting (the parts used here). */
+export interface Inspected {
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
+// The settings the user set (in the user, workspace or folder settings; the most specific
+// wins, as VS Code's own answer would), as the nested object the server reads. VS Code's own
+// answer to `workspace/configuration` carries every setting's default too, and the editor's
+// layer is above `.synergy.toml`: a default `serverUrl: null` or `unknownJob: "warning"`
+// would hide the folder's file. `keys` are the settings' names after `synergy.`.
+export function explicitSettings(keys: string[], inspect: (key: string) => Inspected | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const seen = inspect(key);
+    const value = seen?.workspaceFolderValue ?? seen?.workspaceValue ?? seen?.globalValue;
+    if (value === undefined) continue;
+    const path = key.split('.');
+    let node = out;
+    for (const part of path.slice(0, -1)) {
+      const next = node[part];
+      node = (typeof next === 'object' && next !== null ? next : (node[part] = {})) as Record<string, unknown>;
+    }
+    node[path[path.length - 1]] = value;
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // Settings -> the server's environment and document selector; the status bar presentation.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { documentSelector, serverEnvironment } from '../src/settings';
+import { documentSelector, explicitSettings, serverEnvironment } from '../src/settings';
 import { notice, present } from '../src/status';
 
 test('the token travels only in SYNERGY_TOKEN', () => {
@@ -71,4 +71,22 @@ test('status bar text and fix per state', () => {
   // Once the workspace is indexed, the tooltip says how much.
   const indexed = present({ state: 'connected', server: null, message: 'Connected.', lastCheck: null, indexed: { files: 10000, references: 48695 } });
   assert.equal(indexed.tooltip, '12d Synergy: Connected.\nWorkspace: 48,695 job references in 10,000 files');
+});
+
+test('only the settings the user set reach the server, the most specific first', () => {
+  const seen: Record<string, { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown }> = {
+    serverUrl: {},
+    'diagnostics.severity.unknownJob': { globalValue: 'error', workspaceFolderValue: 'hint' },
+    'diagnostics.severity.caseMismatch': { workspaceValue: 'off' },
+    'diagnostics.debounceMs': { globalValue: 0 },
+    'cache.persist': { workspaceValue: false, globalValue: true },
+    webUrlTemplate: { globalValue: null },
+  };
+  const keys = [...Object.keys(seen), 'workspace.enabled'];
+  assert.deepEqual(explicitSettings(keys, (k) => seen[k]), {
+    diagnostics: { severity: { unknownJob: 'hint', caseMismatch: 'off' }, debounceMs: 0 },
+    cache: { persist: false },
+    webUrlTemplate: null,
+  });
+  assert.deepEqual(explicitSettings(keys, () => undefined), {}, 'nothing set: nothing sent, defaults stay the server\'s');
 });

@@ -44,6 +44,9 @@ mkdir -p "$ws/procedures"
 printf '# Levels\n\nSurvey marks are in job:Gone42.\n' >"$ws/procedures/levels.md"
 # Never opened either, until "Fix All Stale References in Workspace" has fixed its case.
 printf 'Levels in job:riverside.\n' >"$ws/procedures/case.md"
+# The folder's own settings: a case mismatch is a warning here (the default is information).
+# VS Code's default for the same setting must not hide it.
+printf '[diagnostics.severity]\ncaseMismatch = "warning"\n' >"$ws/.synergy.toml"
 cat >"$data/user/User/settings.json" <<JSON
 {
   "synergy.serverUrl": "$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$scratch/simulator.log" | head -1)",
