@@ -114,6 +114,18 @@ pub struct Control {
     pub latency_ms: Option<u64>,
     /// Fraction of searches answered with HTTP 500, in `[0, 1]`.
     pub error_rate: Option<f64>,
+    /// Renames the job at `path` to `to` (its sub-jobs' paths follow), as a user of the web
+    /// client would; its ID stays.
+    pub rename: Option<RenameJob>,
+    /// Deletes the job at this path.
+    pub delete: Option<String>,
+}
+
+/// A job to rename (`POST /__sim/control` with `{"rename": {"path": "Riverside", "to": "Riverside Levee"}}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RenameJob {
+    pub path: String,
+    pub to: String,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -235,7 +247,19 @@ impl Simulator {
     /// Renames the job at `path` (and the paths of its sub-jobs), as a user of the web client
     /// would. Returns whether it existed.
     pub fn rename_job(&self, path: &str, new_name: &str) -> bool {
-        let mut jobs = self.shared.jobs.write().unwrap_or_else(|e| e.into_inner());
+        self.shared.rename_job(path, new_name)
+    }
+
+    /// Deletes the job at `path`. Returns whether it existed.
+    pub fn remove_job(&self, path: &str) -> bool {
+        self.shared.remove_job(path)
+    }
+}
+
+impl Shared {
+    /// See [`Simulator::rename_job`].
+    fn rename_job(&self, path: &str, new_name: &str) -> bool {
+        let mut jobs = self.jobs.write().unwrap_or_else(|e| e.into_inner());
         let Some(old) = jobs.iter().position(|(_, j)| j.path.as_deref() == Some(path)) else { return false };
         let new_path = match path.rsplit_once('/') {
             Some((parent, _)) => format!("{parent}/{new_name}"),
@@ -256,16 +280,14 @@ impl Simulator {
         true
     }
 
-    /// Deletes the job at `path`. Returns whether it existed.
-    pub fn remove_job(&self, path: &str) -> bool {
-        let mut jobs = self.shared.jobs.write().unwrap_or_else(|e| e.into_inner());
+    /// See [`Simulator::remove_job`].
+    fn remove_job(&self, path: &str) -> bool {
+        let mut jobs = self.jobs.write().unwrap_or_else(|e| e.into_inner());
         let before = jobs.len();
         jobs.retain(|(_, j)| j.path.as_deref() != Some(path));
         jobs.len() != before
     }
-}
 
-impl Shared {
     fn set_fault(&self, fault: Fault) {
         *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
         self.outage.store(fault == Fault::Outage, Ordering::Relaxed);
@@ -448,7 +470,15 @@ async fn control(State(sim): State<Arc<Shared>>, axum::Json(c): axum::Json<Contr
     if let Some(rate) = c.error_rate {
         sim.error_rate_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
     }
-    StatusCode::NO_CONTENT
+    // A job that is not there: 404, and nothing else of the request is undone.
+    let mut found = true;
+    if let Some(r) = c.rename {
+        found &= sim.rename_job(&r.path, &r.to);
+    }
+    if let Some(path) = c.delete {
+        found &= sim.remove_job(&path);
+    }
+    if found { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }
 }
 
 /// Loads a dataset file: a JSON array of Job objects (the API's shape; missing fields allowed)
@@ -492,6 +522,29 @@ mod tests {
         let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
         assert_eq!(stats["requests"], 3);
         assert_eq!(stats["byName"]["High way"], 3);
+        // Renaming and deleting jobs at run time, as the web client would.
+        let post = |body: &'static str| {
+            http.post(format!("{}/__sim/control", sim.url()))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        assert_eq!(post(r#"{"fault": "none"}"#).await.unwrap().status(), 204);
+        let names = |query: &'static str| {
+            let http = http.clone();
+            let url = format!("{}/api/v1/jobs/?name={query}&page=1&page_size=20", sim.url());
+            async move {
+                let body = http.get(url).bearer_auth("demo-token").send().await.unwrap().text().await.unwrap();
+                let page: PageEnvelope<WireJob> = serde_json::from_str(&body).unwrap();
+                page.result.into_iter().filter_map(|j| j.name).collect::<Vec<_>>()
+            }
+        };
+        assert!(names("Riverside+Levee").await.is_empty());
+        assert_eq!(post(r#"{"rename": {"path": "Riverside", "to": "Riverside Levee"}}"#).await.unwrap().status(), 204);
+        assert_eq!(names("Riverside+Levee").await, ["Riverside Levee"]);
+        assert_eq!(post(r#"{"delete": "Riverside Levee"}"#).await.unwrap().status(), 204);
+        assert!(names("Riverside+Levee").await.is_empty());
+        assert_eq!(post(r#"{"delete": "No Such Job"}"#).await.unwrap().status(), 404);
     }
 
     #[test]
