@@ -258,3 +258,35 @@ async fn a_uri_with_brackets_is_taken_and_fixed_from_the_editor_text() {
     );
     assert_eq!(lsp.shutdown_in_process().await, 0);
 }
+
+/// A job renamed on the server, then `synergy.refresh` (what a user runs after renaming it):
+/// the reference is flagged as renamed, with its new name as the preferred fix. The answer
+/// that turned from found to unknown reads the first page of the name's first letters before
+/// the change is announced, so the job is seen under its new name; before, the refresh had
+/// dropped what the cache knew and the reference was a bare "unknown", with no suggestion.
+#[tokio::test]
+async fn a_job_renamed_then_refreshed_is_flagged_as_renamed() {
+    let sim = simulator().await;
+    let mut lsp = Lsp::in_process();
+    lsp.initialize(sim_settings(&sim, json!({})), json!({})).await;
+    let uri = "file:///work/renamed/plan.md";
+    lsp.open(uri, "markdown", "Works: job:\"Burwood Cycleway\"\n").await;
+    lsp.drain_messages(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sim.requests_for("Burwood Cycleway"), 1);
+    assert!(sim.rename_job("Burwood Cycleway", "Burwood Shared Path"));
+    lsp.request("workspace/executeCommand", json!({"command": "synergy.refresh", "arguments": []})).await;
+    let d = lsp.diagnostics(uri, |d| !d.is_empty()).await;
+    let message = d[0]["message"].as_str().unwrap();
+    assert!(message.contains("renamed") && message.contains("\"Burwood Shared Path\""), "{d:?}");
+    let at = json!({"start": {"line": 0, "character": 12}, "end": {"line": 0, "character": 12}});
+    let actions = lsp
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": at, "context": {"diagnostics": d}}),
+        )
+        .await;
+    let preferred: Vec<&Value> = actions.as_array().unwrap().iter().filter(|a| a["isPreferred"] == true).collect();
+    assert_eq!(preferred.len(), 1, "{actions}");
+    assert!(preferred[0]["title"].as_str().unwrap().contains("Burwood Shared Path"), "{actions}");
+    assert_eq!(lsp.shutdown_in_process().await, 0);
+}

@@ -146,7 +146,15 @@ pub struct Cache {
     generation: AtomicU64,
     /// Old name or path (lowercased) -> the job that carried it and now has another.
     renamed: DashMap<String, JobId>,
+    /// Jobs a complete answer for their name no longer holds (deleted, or renamed: the answer
+    /// cannot tell), as they were: out of the index, so they are not suggested, and kept so
+    /// that seeing one again under another name is known as a rename. At most [`MAX_LEFT`]
+    /// (past it, they are forgotten all at once).
+    left: DashMap<JobId, Indexed>,
 }
+
+/// Jobs kept in [`Cache::left`] at most.
+const MAX_LEFT: usize = 10_000;
 
 impl Cache {
     pub fn get(&self, key: &Key) -> Option<Entry> {
@@ -174,8 +182,12 @@ impl Cache {
                     .collect()
             });
             for id in gone {
-                if self.jobs.remove(&id).is_some() {
+                if let Some((id, was)) = self.jobs.remove(&id) {
                     self.generation.fetch_add(1, Ordering::Relaxed);
+                    if self.left.len() >= MAX_LEFT {
+                        self.left.clear();
+                    }
+                    self.left.insert(id, was);
                 }
             }
         }
@@ -185,7 +197,9 @@ impl Cache {
             }
             let indexed = Indexed::new(job.clone());
             self.generation.fetch_add(1, Ordering::Relaxed);
-            if let Some(old) = self.jobs.insert(job.id.clone(), indexed) {
+            let before =
+                self.jobs.insert(job.id.clone(), indexed).or_else(|| self.left.remove(&job.id).map(|(_, was)| was));
+            if let Some(old) = before {
                 if old.job.path() != job.path() {
                     for was in [old.key(true), old.key(false)] {
                         self.renamed.insert(was.text.to_string(), job.id.clone());
@@ -225,6 +239,7 @@ impl Cache {
         self.entries.clear();
         self.jobs.clear();
         self.renamed.clear();
+        self.left.clear();
         self.generation.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -270,5 +285,28 @@ mod tests {
         assert_eq!(stale.age(clock.now()), Duration::from_secs(60));
         // Another server's entry is another key.
         assert!(cache.get(&("https://other".into(), "A".into())).is_none());
+    }
+
+    /// A complete answer for a name that no longer holds its job takes the job out of the
+    /// suggestions (it may be deleted), but seeing it again under another name is a rename.
+    #[test]
+    fn a_job_gone_from_its_name_and_seen_again_under_another_is_a_rename() {
+        let clock = ManualClock::default();
+        let cache = Cache::default();
+        let key = |term: &str| -> Key { ("https://s".into(), term.into()) };
+        let answer = |jobs: Vec<Arc<Job>>| Arc::new(SearchOutcome { jobs, complete: true });
+        let cycleway = Arc::new(Job::named("7_1", "Burwood Cycleway", "Burwood Cycleway"));
+        let shared_path = Arc::new(Job::named("7_1", "Burwood Shared Path", "Burwood Shared Path"));
+        let ttl = Duration::from_secs(60);
+        cache.insert(key("Burwood Cycleway"), answer(vec![cycleway]), clock.now(), ttl);
+        assert_eq!(cache.job_count(), 1);
+        cache.insert(key("Burwood Cycleway"), answer(vec![]), clock.now(), ttl);
+        assert_eq!(cache.job_count(), 0, "not suggested: it may be deleted");
+        assert!(cache.renamed("Burwood Cycleway").is_none());
+        cache.insert(key("Bur"), answer(vec![shared_path]), clock.now(), ttl);
+        assert_eq!(
+            cache.renamed("burwood cycleway").map(|j| j.name().to_string()).as_deref(),
+            Some("Burwood Shared Path")
+        );
     }
 }

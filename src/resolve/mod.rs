@@ -340,11 +340,12 @@ impl Resolver {
     }
 
     /// Before suggesting names for an unknown reference, asks for the first page of its first
-    /// few characters, so the index holds close names the document never mentioned.
+    /// few characters (again when the answer kept is no longer fresh), so the index holds close
+    /// names the document never mentioned, and a job renamed since is seen under its new name.
     async fn widen_index(self: &Arc<Self>, backend: &Arc<Backend>, term: &str) {
         let Some(stem) = stem_of(term) else { return };
         let key: Key = (backend.origin.clone(), stem);
-        if self.entry(backend, &key).is_none() {
+        if !self.entry(backend, &key).is_some_and(|e| e.is_fresh(self.clock.now())) {
             let _ = self.fetch(backend, Depth::FirstPage, key).await;
         }
     }
@@ -457,14 +458,24 @@ impl Resolver {
                 let task = tokio::spawn(async move {
                     let result = this.search_pages(&backend, &slot.1.1, slot.0).await;
                     if let Ok(outcome) = &result {
-                        let positive = has_name(&outcome.jobs, &slot.1.1.to_lowercase());
+                        let lower = slot.1.1.to_lowercase();
+                        let positive = has_name(&outcome.jobs, &lower);
                         let ttl = if positive { backend.settings.ttl } else { backend.settings.negative_ttl };
-                        let changed = this.cache.get(&slot.1).is_some_and(|old| old.outcome.jobs != outcome.jobs);
+                        let old = this.cache.get(&slot.1);
+                        let changed = old.as_ref().is_some_and(|old| old.outcome.jobs != outcome.jobs);
+                        let gone = !positive && old.as_ref().is_some_and(|old| has_name(&old.outcome.jobs, &lower));
                         this.cache.insert(slot.1.clone(), outcome.clone(), this.clock.now(), ttl);
                         if let Some(store) = this.store(&backend) {
                             store.save(&slot.1.0, &slot.1.1, outcome, std::time::SystemTime::now());
                         }
                         if changed {
+                            // A name that named a job names none now (renamed, moved or
+                            // deleted): the first page of its first letters is read before the
+                            // change is announced, so the check it starts finds the job under
+                            // its new name (a rename) and the names close to it.
+                            if gone {
+                                this.widen_index(&backend, &slot.1.1).await;
+                            }
                             this.changes.send_modify(|n| *n += 1);
                         }
                     }
