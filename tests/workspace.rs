@@ -541,7 +541,7 @@ async fn repeated_workspace_pulls_with_the_same_ids_follow_every_change() {
     assert_eq!(kinds(&report), [(uri("a"), "unchanged".into()), (uri("c"), "unchanged".into())]);
     lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": uri("b")}})).await;
     let mut report = Value::Null;
-    for token in 4..104 {
+    for token in 4..254 {
         report = lsp.request("workspace/diagnostic", ask(token)).await;
         if report["items"].as_array().unwrap().len() == 3 {
             break;
@@ -554,7 +554,7 @@ async fn repeated_workspace_pulls_with_the_same_ids_follow_every_change() {
     write_text(root, "c.md", "job:Stalec and job:Staled\n");
     lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": uri("c"), "type": 2}]})).await;
     lsp.next_matching(|m| m["method"] == "workspace/diagnostic/refresh").await;
-    let report = lsp.request("workspace/diagnostic", ask(200)).await;
+    let report = lsp.request("workspace/diagnostic", ask(1000)).await;
     let c = report["items"].as_array().unwrap().iter().find(|i| i["uri"] == uri("c").as_str()).unwrap().clone();
     assert_eq!((c["kind"].as_str(), c["items"].as_array().map(Vec::len)), (Some("full"), Some(2)), "{c}");
     assert_eq!(report["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "unchanged").count(), 2, "{report}");
@@ -565,7 +565,7 @@ async fn repeated_workspace_pulls_with_the_same_ids_follow_every_change() {
     write_text(root, "a.md", "job:Riverside\n");
     lsp.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": uri("a"), "type": 2}]})).await;
     lsp.next_matching(|m| m["method"] == "workspace/diagnostic/refresh").await;
-    let report = lsp.request("workspace/diagnostic", ask(300)).await;
+    let report = lsp.request("workspace/diagnostic", ask(1002)).await;
     let ids: Vec<Value> =
         report["items"].as_array().unwrap().iter().map(|i| json!({"uri": i["uri"], "value": i["resultId"]})).collect();
     let clean = json!({"previousResultIds": ids});
@@ -576,7 +576,7 @@ async fn repeated_workspace_pulls_with_the_same_ids_follow_every_change() {
     assert_eq!(kinds_now, [(uri("b"), "unchanged".into()), (uri("c"), "unchanged".into())]);
 
     // A string id is answered with it.
-    lsp.send(json!({"jsonrpc": "2.0", "id": "pull-7", "method": "workspace/diagnostic", "params": ask(201)})).await;
+    lsp.send(json!({"jsonrpc": "2.0", "id": "pull-7", "method": "workspace/diagnostic", "params": ask(1001)})).await;
     let answer = lsp.next_matching(|m| m["id"] == "pull-7").await;
     assert_eq!(answer["result"]["items"].as_array().map(Vec::len), Some(2), "{answer}");
     // Malformed parameters: refused as such, and the session goes on.
