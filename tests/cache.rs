@@ -403,3 +403,26 @@ fn the_cache_folder_is_the_platforms() {
     let own = std::env::temp_dir().join("own-cache-folder");
     assert_eq!(path(&[("SYNERGY_CACHE_DIR", own.to_str().unwrap())]), own.join("cache.sqlite3").display().to_string());
 }
+
+/// After a restart, an unknown name answered from the persisted cache still gets its "did you
+/// mean": the persisted answer for its first letters is read into the index from disk (no
+/// request), where before the index held only what was read since the restart, and the
+/// reference was a bare "unknown".
+#[tokio::test]
+async fn after_a_restart_an_unknown_name_from_the_cache_keeps_its_suggestions() {
+    let sim = simulator().await;
+    let dir = fresh_cache_dir();
+    let uri = "file:///work/restart/plan.md";
+    let mut said = Vec::new();
+    for _ in 0..2 {
+        let mut lsp = Lsp::in_process();
+        lsp.initialize(sim_settings(&sim, json!({"cache": {"directory": dir}})), json!({})).await;
+        lsp.open(uri, "markdown", "job:Riversde\n").await;
+        let d = lsp.diagnostics(uri, |d| !d.is_empty()).await;
+        said.push(d[0]["message"].as_str().unwrap().to_string());
+        assert_eq!(lsp.shutdown_in_process().await, 0);
+    }
+    let suggestion = "did you mean \"Riverside\"";
+    assert!(said.iter().all(|m| m.contains(suggestion)), "{said:?}");
+    assert_eq!((sim.requests_for("Riversde"), sim.requests_for("Riv")), (1, 1), "the second run asked nothing");
+}

@@ -371,6 +371,13 @@ impl Resolver {
     /// The closest names to an unknown reference among its search answer and every job seen,
     /// from the memo when neither changed since.
     fn suggestions(&self, name: &str, outcome: &Arc<SearchOutcome>) -> Vec<Arc<Job>> {
+        // The answer for the name's first letters, from memory or the persisted cache (which
+        // puts its jobs in the index): after a restart the index holds only what was read since,
+        // and an unknown name judged from the cache alone would have no candidates.
+        let stem = stem_of(search_term(name)).and_then(|stem| {
+            let backend = self.backend();
+            self.entry(&backend, &(backend.origin.clone(), stem))
+        });
         let generation = self.cache.generation();
         if let Some(m) = self.suggested.get(name) {
             if m.generation == generation && Arc::ptr_eq(&m.outcome, outcome) {
@@ -384,12 +391,9 @@ impl Resolver {
         let path = is_path(name);
         if self.cache.job_count() <= INDEX_SUGGESTION_LIMIT {
             self.cache.for_each_job(|ix| best.offer(ix.key(path), &ix.job));
-        } else if let Some(stem) = stem_of(search_term(name)) {
-            let backend = self.backend();
-            if let Some(entry) = self.entry(&backend, &(backend.origin.clone(), stem)) {
-                for job in &entry.outcome.jobs {
-                    best.offer(FoldedKey::new(match_key(job, name)).view(), job);
-                }
+        } else if let Some(entry) = stem {
+            for job in &entry.outcome.jobs {
+                best.offer(FoldedKey::new(match_key(job, name)).view(), job);
             }
         }
         let jobs = best.finish();
