@@ -377,9 +377,9 @@ pub fn fix_job_action(state: &Arc<State>, scope: &SettingsScope, fix: &analysis:
 }
 
 /// The reference at a position, or a refusal that says what to do.
-fn reference_at(state: &Arc<State>, p: &TextDocumentPositionParams) -> Result<Located> {
+fn reference_at(state: &Arc<State>, scope: &SettingsScope, p: &TextDocumentPositionParams) -> Result<Located> {
     let at = tower_lsp_server::ls_types::Range { start: p.position, end: p.position };
-    located_refs(state, &p.text_document.uri, Some(at))
+    located_refs(state, scope, &p.text_document.uri, Some(at))
         .and_then(|refs| refs.into_iter().next())
         .ok_or_else(|| refused("Put the cursor on a job reference (job:Name) to rename it."))
 }
@@ -390,7 +390,7 @@ pub async fn prepare_rename(
     state: &Arc<State>,
     params: TextDocumentPositionParams,
 ) -> Result<Option<PrepareRenameResponse>> {
-    let Located { r, edit_range, .. } = reference_at(state, &params)?;
+    let Located { r, edit_range, .. } = reference_at(state, &state.scope_of(&params.text_document.uri), &params)?;
     let range = match r.form {
         // Inside the quotes: the name is what is renamed.
         RefForm::Quoted => tower_lsp_server::ls_types::Range {
@@ -420,13 +420,15 @@ fn typed_name(new_name: &str) -> &str {
 /// name exactly one existing job (asked of the server now). A reference written as a path gets
 /// the job's path; a bare one stays bare when the name allows it.
 pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-    let Located { r, .. } = reference_at(state, &params.text_document_position)?;
+    let uri = &params.text_document_position.text_document.uri;
+    let Located { r, .. } = reference_at(state, &state.scope_of(uri), &params.text_document_position)?;
     let typed = typed_name(&params.new_name).to_string();
     if !is_referenceable(&typed) {
         return Err(refused("A job name cannot be empty or hold a double quote or a line break."));
     }
     state.settings_ready().await;
-    let here = state.scope_of(&params.text_document_position.text_document.uri);
+    // The settings in force once the editor's are in.
+    let here = state.scope_of(uri);
     let resolve = |name: String| {
         let resolver = Arc::clone(&here.resolver);
         async move { tokio::time::timeout(ASK_WAIT, resolver.resolve(&name)).await.ok() }

@@ -34,8 +34,7 @@ pub(super) struct Located {
 
 /// The references of a document (those touching `within`, if given) with their LSP ranges,
 /// scanned and converted under one lock so both come from the same version of the text.
-pub(super) fn located_refs(state: &State, uri: &Uri, within: Option<Range>) -> Option<Vec<Located>> {
-    let scope = state.scope_of(uri);
+pub(super) fn located_refs(state: &State, scope: &Scope, uri: &Uri, within: Option<Range>) -> Option<Vec<Located>> {
     let enc = state.caps().encoding;
     let mut doc = state.docs.get_mut(uri)?;
     let scan = doc.scan(&scope.scanner);
@@ -53,9 +52,11 @@ pub(super) fn located_refs(state: &State, uri: &Uri, within: Option<Range>) -> O
 pub async fn hover(state: &Arc<State>, params: HoverParams) -> Option<Hover> {
     let p = params.text_document_position_params;
     let at = Range { start: p.position, end: p.position };
-    let Located { r, range, .. } = located_refs(state, &p.text_document.uri, Some(at))?.into_iter().next()?;
+    let uri = &p.text_document.uri;
+    let Located { r, range, .. } = located_refs(state, &state.scope_of(uri), uri, Some(at))?.into_iter().next()?;
     state.settings_ready().await;
-    let scope = state.scope_of(&p.text_document.uri);
+    // The settings in force once the editor's are in.
+    let scope = state.scope_of(uri);
     let resolved = match tokio::time::timeout(HOVER_WAIT, scope.resolver.resolve(&r.name)).await {
         Ok(resolved) => resolved,
         Err(_) => return Some(to_proto::hover(present::pending(&r.name), state.caps().markdown_hover, range)),
@@ -117,8 +118,8 @@ pub async fn code_action(state: &Arc<State>, params: CodeActionParams) -> Option
     let mut actions = Vec::new();
     // Quick fixes are the actions at the cursor: asked for with no `only`, or by kind.
     if only.is_none() || super::fixing::asked_for(only, CodeActionKind::QUICKFIX.as_str()) {
-        let refs = located_refs(state, &uri, Some(params.range))?;
         let scope = state.scope_of(&uri);
+        let refs = located_refs(state, &scope, &uri, Some(params.range))?;
         for Located { r, range, edit_range } in refs {
             let Some(resolved) = verdict(&scope, &r.name).await else { continue };
             let code = resolved.resolution.code().map(|c| NumberOrString::String(c.as_str().into()));
@@ -137,7 +138,7 @@ pub async fn document_links(state: &Arc<State>, params: DocumentLinkParams) -> O
     let uri = params.text_document.uri;
     let scope = state.scope_of(&uri);
     let template = scope.config.web_url_template.as_deref().filter(|t| !t.trim().is_empty())?;
-    let links = located_refs(state, &uri, None)?
+    let links = located_refs(state, &scope, &uri, None)?
         .into_iter()
         .filter_map(|Located { r, range, .. }| {
             let Some(Resolved { resolution: Resolution::Found(job), .. }) = scope.resolver.resolve_cached(&r.name)
@@ -159,12 +160,13 @@ pub async fn document_links(state: &Arc<State>, params: DocumentLinkParams) -> O
 /// The identity of the reference under the cursor, if any.
 fn identity_at(
     state: &Arc<State>,
+    scope: &Scope,
     uri: &Uri,
     position: tower_lsp_server::ls_types::Position,
 ) -> Option<super::workspace::Identity> {
     let at = Range { start: position, end: position };
-    let Located { r, .. } = located_refs(state, uri, Some(at))?.into_iter().next()?;
-    Some(State::identity(&state.scope_of(uri), &r.name))
+    let Located { r, .. } = located_refs(state, scope, uri, Some(at))?.into_iter().next()?;
+    Some(State::identity(scope, &r.name))
 }
 
 /// `textDocument/references`: every reference to the same job in the workspace, open or not
@@ -172,7 +174,7 @@ fn identity_at(
 /// is moot: a job is declared on the server, not in a file.
 pub async fn references(state: &Arc<State>, params: ReferenceParams) -> Option<Vec<Location>> {
     let p = params.text_document_position;
-    let wanted = identity_at(state, &p.text_document.uri, p.position)?;
+    let wanted = identity_at(state, &state.scope_of(&p.text_document.uri), &p.text_document.uri, p.position)?;
     let started = std::time::Instant::now();
     let locations: Vec<Location> = state
         .references_where(|scope, name| State::identity(scope, name) == wanted)
@@ -187,10 +189,10 @@ pub async fn references(state: &Arc<State>, params: ReferenceParams) -> Option<V
 pub async fn document_highlight(state: &Arc<State>, params: DocumentHighlightParams) -> Option<Vec<DocumentHighlight>> {
     let p = params.text_document_position_params;
     let uri = p.text_document.uri;
-    let wanted = identity_at(state, &uri, p.position)?;
     let scope = state.scope_of(&uri);
+    let wanted = identity_at(state, &scope, &uri, p.position)?;
     let mut memo: HashMap<String, bool> = HashMap::new();
-    let highlights = located_refs(state, &uri, None)?
+    let highlights = located_refs(state, &scope, &uri, None)?
         .into_iter()
         .filter(|l| *memo.entry(l.r.name.clone()).or_insert_with(|| State::identity(&scope, &l.r.name) == wanted))
         .map(|l| DocumentHighlight { range: l.range, kind: Some(DocumentHighlightKind::TEXT) })

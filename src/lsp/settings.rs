@@ -52,7 +52,6 @@ impl Scope {
 /// The scopes in force: one per workspace folder (folders with the same layers share one),
 /// and the one for files outside every folder (the first folder's, or, with no folder, the
 /// shared layers').
-#[derive(Clone)]
 pub struct Scopes {
     folders: Vec<(PathBuf, Arc<Scope>)>,
     outside: Arc<Scope>,
@@ -62,13 +61,8 @@ impl Scopes {
     /// The scope of a file: the innermost folder holding it, else the one outside every
     /// folder (also for a document with no path, such as `untitled:`).
     pub fn of(&self, path: Option<&Path>) -> &Arc<Scope> {
-        path.and_then(|path| {
-            self.folders
-                .iter()
-                .filter(|(root, _)| path.starts_with(root))
-                .max_by_key(|(root, _)| root.as_os_str().len())
-        })
-        .map_or(&self.outside, |(_, scope)| scope)
+        path.and_then(|path| crate::workspace::innermost(path, self.folders.iter().map(|(r, s)| (r.as_path(), s))))
+            .unwrap_or(&self.outside)
     }
 
     /// The scope of files outside every folder: the user's settings and the first folder's.
@@ -86,9 +80,7 @@ impl Scopes {
             .folders
             .iter()
             .filter(|(_, s)| s.id == scope.id)
-            .map(|(root, _)| {
-                root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into())
-            })
+            .map(|(root, _)| crate::workspace::folder_name(root))
             .collect();
         match names.as_slice() {
             [] => "the server".into(),
@@ -174,7 +166,7 @@ pub struct SettingsState {
     /// Each workspace folder's own layers, in the folders' order.
     folders: Mutex<Vec<FolderLayers>>,
     assembler: Assembler,
-    current: RwLock<Scopes>,
+    current: RwLock<Arc<Scopes>>,
     /// The resolvers of the scopes in force.
     pool: Mutex<Vec<Pooled>>,
     /// Numbers scopes.
@@ -202,7 +194,7 @@ impl Default for SettingsState {
             shared: Mutex::new(Layers::default()),
             folders: Mutex::new(Vec::new()),
             assembler: Assembler::default(),
-            current: RwLock::new(Scopes { folders: Vec::new(), outside }),
+            current: RwLock::new(Arc::new(Scopes { folders: Vec::new(), outside })),
             pool: Mutex::new(vec![pooled]),
             next_id: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
@@ -213,8 +205,8 @@ impl Default for SettingsState {
 
 impl SettingsState {
     /// The scopes in force (a snapshot: an operation that groups files by scope takes one).
-    pub fn scopes(&self) -> Scopes {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    pub fn scopes(&self) -> Arc<Scopes> {
+        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Every resolver in use.
@@ -356,7 +348,7 @@ impl SettingsState {
             .filter_map(|((f, _), i)| Some((f.as_ref()?.root.clone(), Arc::clone(&scopes[*i]))))
             .collect();
         let outside = Arc::clone(&scopes[of_stack[0]]);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Scopes { folders, outside };
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Scopes { folders, outside });
         for (resolver, api, settings) in pending {
             resolver.reconfigure(api, settings);
         }
@@ -381,9 +373,7 @@ fn warnings_of(
             let everywhere = (0..stacks.len()).all(|j| said(j).contains(&w));
             let w = match folder {
                 Some(f) if !everywhere => {
-                    let name =
-                        f.root.file_name().map_or_else(|| f.root.display().to_string(), |n| n.to_string_lossy().into());
-                    format!("In the workspace folder {name}: {w}")
+                    format!("In the workspace folder {}: {w}", crate::workspace::folder_name(&f.root))
                 }
                 _ => w,
             };

@@ -54,7 +54,7 @@ impl State {
     }
 
     /// The scopes of settings in force (a snapshot).
-    pub fn scopes(&self) -> Scopes {
+    pub fn scopes(&self) -> Arc<Scopes> {
         self.settings.scopes()
     }
 

@@ -144,7 +144,8 @@ impl WorkspaceState {
 
     /// The folder a path is in (the innermost, when folders nest).
     fn folder_of(&self, path: &Path) -> Option<PathBuf> {
-        self.folders().into_iter().filter(|f| path.starts_with(f)).max_by_key(|f| f.as_os_str().len())
+        let folders = self.folders();
+        crate::workspace::innermost(path, folders.iter().map(|f| (f.as_path(), f))).cloned()
     }
 
     /// Cancels the running index build, if its progress token is `token` (any, if `None`).
@@ -263,7 +264,7 @@ impl State {
             left = left.saturating_sub(built.walked);
             if built.truncated && truncated.is_none() {
                 // Which limit stopped it: the folder's own, or what was left of all folders'.
-                let name = root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into());
+                let name = crate::workspace::folder_name(&root);
                 truncated = Some(if by_own {
                     format!(
                         "The workspace folder {name} has more than {own} files to check (workspace.maxFiles); only \
@@ -651,7 +652,7 @@ struct FolderRule {
 impl FolderRules {
     /// The rules of the innermost folder holding `path`.
     fn of(&self, path: &Path) -> Option<&FolderRule> {
-        self.rules.iter().filter(|r| path.starts_with(&r.root)).max_by_key(|r| r.root.as_os_str().len())
+        crate::workspace::innermost(path, self.rules.iter().map(|r| (r.root.as_path(), r)))
     }
 
     /// A file's references if the walk would take it (in a folder, not ignored by an ignore

@@ -86,6 +86,22 @@ impl Rules {
     }
 }
 
+/// Of `items` (each with the folder it is for), the one whose folder holds `path` most
+/// closely (workspace folders may nest); `None` when no folder holds it.
+pub fn innermost<'a, T>(path: &Path, items: impl IntoIterator<Item = (&'a Path, T)>) -> Option<T> {
+    items
+        .into_iter()
+        .filter(|(root, _)| path.starts_with(root))
+        .max_by_key(|(root, _)| root.as_os_str().len())
+        .map(|(_, t)| t)
+}
+
+/// A folder as people call it in messages: its last name (`notes`), or the whole path when it
+/// has none (`/`).
+pub fn folder_name(root: &Path) -> String {
+    root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 /// Whether the walk from `root` would skip `path` for its ignore files: a `.gitignore` or
 /// `.ignore` in one of its folders from `root` down that ignores it and is not overridden by a
 /// deeper one, or a hidden file or folder below `root`. For a
