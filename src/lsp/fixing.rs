@@ -20,7 +20,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::handlers::{Located, located_refs};
-use super::settings::Scope as SettingsScope;
+use super::settings::{Scope as SettingsScope, Scopes};
 use super::state::State;
 use super::to_proto;
 use super::workspace::Identity;
@@ -92,8 +92,11 @@ impl State {
     /// How many references to each name are in `only` (one open document), or in the whole
     /// workspace: open documents as the editor has them, other files as indexed; by the
     /// settings scope of their file (see [`ScopedName`]), with the scopes.
-    fn name_counts(&self, only: Option<&Uri>) -> (HashMap<ScopedName, usize>, HashMap<u64, Arc<SettingsScope>>) {
-        let scopes = self.scopes();
+    fn name_counts(
+        &self,
+        scopes: &Scopes,
+        only: Option<&Uri>,
+    ) -> (HashMap<ScopedName, usize>, HashMap<u64, Arc<SettingsScope>>) {
         let mut counts: HashMap<ScopedName, usize> = HashMap::new();
         let mut used: HashMap<u64, Arc<SettingsScope>> = HashMap::new();
         let uris: Vec<Uri> = match only {
@@ -127,12 +130,12 @@ impl State {
     /// read again from disk first, and only those with a name `wanted` accepts.
     async fn edits_where(
         self: &Arc<Self>,
+        scopes: &Scopes,
         only: Option<&Uri>,
         wanted: impl Fn(&SettingsScope, &str) -> bool,
         new_text: impl Fn(&SettingsScope, &str, RefForm) -> Option<String>,
     ) -> HashMap<Uri, Vec<TextEdit>> {
         let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
-        let scopes = self.scopes();
         let enc = self.caps().encoding;
         let uris: Vec<Uri> = match only {
             Some(uri) => vec![uri.clone()],
@@ -176,7 +179,10 @@ impl State {
             Target::Document(uri) => Some(uri),
             _ => None,
         };
-        let (counts, scopes) = self.name_counts(only);
+        // One snapshot for the whole plan: a scope's id names it only within its snapshot, and a
+        // reload while the names are asked must not leave the edits matching nothing.
+        let in_force = self.scopes();
+        let (counts, scopes) = self.name_counts(&in_force, only);
         let mut safe: HashMap<ScopedName, analysis::Fix> = HashMap::new();
         let mut plan = Plan::default();
         for (id, scope) in &scopes {
@@ -221,6 +227,7 @@ impl State {
         let key = |scope: &SettingsScope, name: &str| (scope.id, name.to_string());
         plan.changes = self
             .edits_where(
+                &in_force,
                 only,
                 |scope, name| safe.contains_key(&key(scope, name)),
                 |scope, name, form| Some(safe.get(&key(scope, name))?.new_text(form)),
@@ -304,7 +311,7 @@ impl State {
     /// `job` on the server of `scope` (for the "fix all N references to this job" quick fix;
     /// no request is made).
     fn count_fixable(&self, scope: &SettingsScope, job: &JobId) -> usize {
-        let (counts, scopes) = self.name_counts(None);
+        let (counts, scopes) = self.name_counts(&self.scopes(), None);
         counts
             .into_iter()
             .filter(|((id, name), _)| {
@@ -442,7 +449,8 @@ pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<W
     };
     // Every name's verdict is current before identities are compared, each on its folder's
     // server.
-    let (counts, scopes) = state.name_counts(None);
+    let in_force = state.scopes();
+    let (counts, scopes) = state.name_counts(&in_force, None);
     let asked = scopes.values().map(|scope| {
         let names = counts.keys().filter(|(id, _)| *id == scope.id).map(|(_, n)| n.as_str());
         analysis::resolve_names(&scope.resolver, names, scope.config.lookup_fanout())
@@ -459,7 +467,7 @@ pub async fn rename(state: &Arc<State>, params: RenameParams) -> Result<Option<W
     };
     let new_value = |name: &str| if is_path(name) { job.path().to_string() } else { typed.clone() };
     let changes = state
-        .edits_where(None, same, |_, name, form| {
+        .edits_where(&in_force, None, same, |_, name, form| {
             let value = new_value(name);
             (value != name).then(|| fix::new_text(&value, form))
         })
