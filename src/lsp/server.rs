@@ -76,12 +76,6 @@ impl Server {
         Server { state, shortcuts: Some(shortcuts) }
     }
 
-    /// Applies the settings and re-checks; the workspace is indexed again when a setting that
-    /// chooses or scans its files changed (once the first index has started).
-    async fn reload_and_recheck(&self) {
-        self.state.reload_and_reindex().await;
-    }
-
     /// [`super::transport::SHORTCUT_METHOD`]: a request the transport put aside has its turn.
     pub async fn on_shortcut(&self, params: super::transport::Slot) {
         if let Some(shortcuts) = &self.shortcuts {
@@ -151,7 +145,7 @@ impl Server {
         self.state.spawn_health_watcher();
         if self.state.caps().pull_configuration {
             self.state.pull_settings().await;
-            self.reload_and_recheck().await;
+            self.state.reload_and_reindex(&[]).await;
         } else {
             self.state.publish_status().await;
         }
@@ -241,7 +235,7 @@ impl Server {
             }
             None => self.state.pull_settings().await,
         }
-        self.reload_and_recheck().await;
+        self.state.reload_and_reindex(&[]).await;
     }
 
     async fn on_execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {

@@ -189,15 +189,19 @@ impl State {
     }
 
     /// Applies the settings and re-checks; the folders whose files are chosen or scanned
-    /// differently now are indexed again (once the first index has started).
-    pub async fn reload_and_reindex(self: &Arc<Self>) {
+    /// differently now, and `also` (folders just added), are indexed again (once the first
+    /// index has started).
+    pub async fn reload_and_reindex(self: &Arc<Self>, also: &[PathBuf]) {
         let before = self.files_keys();
         let warnings = self.reload().await;
         self.warn(warnings).await;
         self.publish_status().await;
         let after = self.files_keys();
-        let changed: Vec<PathBuf> =
-            after.into_iter().filter(|key| !before.contains(key)).map(|(folder, _)| folder).collect();
+        let changed: Vec<PathBuf> = after
+            .into_iter()
+            .filter(|key| !before.contains(key) || also.contains(&key.0))
+            .map(|(folder, _)| folder)
+            .collect();
         if !changed.is_empty() && self.workspace.started.load(Ordering::SeqCst) {
             let this = Arc::clone(self);
             tokio::spawn(async move { this.index_folders(changed).await });
@@ -390,17 +394,14 @@ impl State {
             }
         }
         self.settings.set_folders(&self.workspace.folders());
-        let mut warnings = self.read_folder_files(&added);
-        self.pull_settings().await;
-        warnings.extend(self.reload().await);
+        let warnings = self.read_folder_files(&added);
         self.warn(warnings).await;
-        self.publish_status().await;
+        self.pull_settings().await;
         for r in &removed {
             self.forget_folder(r).await;
         }
-        // Open documents may be in another folder's scope now (or in none).
-        self.answers_changed();
-        self.index_folders(added).await;
+        // Open documents are checked again too: they may be in another folder's scope now.
+        self.reload_and_reindex(&added).await;
     }
 
     /// `workspace/didChangeWatchedFiles`: handled at once; events that arrive meanwhile (a
@@ -531,7 +532,7 @@ impl State {
     pub async fn reload_file_settings(self: &Arc<Self>, folders: &[PathBuf]) {
         let warnings = self.read_folder_files(folders);
         self.warn(warnings).await;
-        self.reload_and_reindex().await;
+        self.reload_and_reindex(&[]).await;
     }
 
     /// A document closed: its file's diagnostics come from the index again, read from disk
