@@ -323,21 +323,25 @@ async fn assemble_or_exit(
     Ok(assembled)
 }
 
-/// The settings layers of a command-line run: the settings file, the environment and
-/// `--server-url`. An unreadable settings file is exit 3.
+/// The settings layers of a command-line run: the settings file (`--config`, else
+/// `./.synergy.toml` if there is one), the environment and `--server-url`. An unreadable
+/// settings file is exit 3.
 fn cli_layers(config_file: Option<PathBuf>, server_url: Option<String>) -> Result<Layers, Exit> {
-    let file = config_file.or_else(|| Some(PathBuf::from(config::CONFIG_FILE)).filter(|p| p.exists()));
-    layers_with(file.as_deref(), server_url)
+    let file = match &config_file {
+        Some(path) => config::file_layer_at(path).map(Some),
+        None => config::file_layer(std::path::Path::new(".")),
+    };
+    layers_from(file, server_url)
 }
 
-/// The settings layers of a command-line run with this settings file (none: no file), the
-/// environment and `--server-url`. An unreadable settings file is exit 3.
+/// [`cli_layers`] with this settings file (`None`: no file).
 fn layers_with(file: Option<&std::path::Path>, server_url: Option<String>) -> Result<Layers, Exit> {
+    layers_from(file.map(config::file_layer_at).transpose(), server_url)
+}
+
+/// The layers: the settings file as read, the environment and `--server-url`.
+fn layers_from(file: Result<Option<serde_json::Value>, String>, server_url: Option<String>) -> Result<Layers, Exit> {
     let mut layers = Layers::default();
-    let file = match file {
-        Some(path) => config::file_layer_at(path).map(Some),
-        None => Ok(None),
-    };
     match file {
         Ok(Some(v)) => layers.set(Source::File, v),
         Ok(None) => {}
@@ -431,7 +435,7 @@ async fn run_check(
     let assembler = Assembler::default();
     let mut told = std::collections::HashSet::new();
     let mut report = check::Report::default();
-    let mut resolvers = Vec::new();
+    let mut resolvers: Vec<(_, std::sync::Arc<Resolver>)> = Vec::new();
     for (file, paths) in groups {
         let layers = match layers_with(file.as_deref(), server_url.clone()) {
             Ok(layers) => layers,
@@ -446,23 +450,30 @@ async fn run_check(
             CacheChoice::Off => settings.resolver.persist = None,
             CacheChoice::At(dir) => settings.resolver.persist = Some(dir.clone()),
         }
-        // One HTTP client per server (building one loads the system's root certificates).
-        let client = Client::new(&settings.client);
         let which = match (&file, several) {
             (Some(file), true) => format!(" (for {}, by {})", shown_paths(&paths), file.display()),
             (None, true) => format!(" (for {}, with no settings file)", shown_paths(&paths)),
             _ => String::new(),
         };
-        if let Some(err) = client.config_error() {
-            let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
-            let _ = writeln!(stderr, "error: {why}{which}");
-            return Exit::Usage;
-        }
-        let resolver = Resolver::new(
-            client,
-            settings.resolver.clone(),
-            std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock),
-        );
+        // Groups with the same server, token and tunables share a resolver (its cache: a name
+        // in both is asked once), as workspace folders do in the server. One HTTP client per
+        // resolver (building one loads the system's root certificates).
+        let key = (settings.client.clone(), settings.resolver.clone());
+        let resolver = match resolvers.iter().find(|(k, _)| *k == key) {
+            Some((_, resolver)) => std::sync::Arc::clone(resolver),
+            None => {
+                let client = Client::new(&settings.client);
+                if let Some(err) = client.config_error() {
+                    let why = synergy_ls::present::unavailable_reason(&err.to_unavailable());
+                    let _ = writeln!(stderr, "error: {why}{which}");
+                    return Exit::Usage;
+                }
+                let clock = std::sync::Arc::new(synergy_ls::resolve::clock::SystemClock);
+                let resolver = Resolver::new(client, settings.resolver.clone(), clock);
+                resolvers.push((key, std::sync::Arc::clone(&resolver)));
+                resolver
+            }
+        };
         let opts = Options { paths, ..opts.clone() };
         match check::run(&opts, &settings, &resolver).await {
             Ok(r) => report.merge(r),
@@ -471,7 +482,6 @@ async fn run_check(
                 return Exit::Usage;
             }
         }
-        resolvers.push(resolver);
     }
     // Buffered: thousands of findings are thousands of lines, not thousands of writes.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
@@ -487,7 +497,7 @@ async fn run_check(
     };
     let _ = written.and_then(|_| stdout.flush());
     let _ = check::render_summary(&report, mode, &mut stderr);
-    for resolver in resolvers {
+    for (_, resolver) in resolvers {
         resolver.flush_cache();
         for w in resolver.take_cache_warnings() {
             if told.insert(w.clone()) {

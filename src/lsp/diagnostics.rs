@@ -121,7 +121,7 @@ impl State {
                 }
             }
         };
-        let result_id = format!("{:x}", to_proto::fingerprint(&diagnostics));
+        let result_id = to_proto::result_id(to_proto::fingerprint(&diagnostics));
         let report = if params.previous_result_id.as_deref() == Some(result_id.as_str()) {
             DocumentDiagnosticReport::Unchanged(RelatedUnchangedDocumentDiagnosticReport {
                 related_documents: None,

@@ -146,7 +146,7 @@ impl State {
         let mut named = vec![false; previous.len()];
         let mut items = Vec::with_capacity(ws.reports.map.len());
         for report in ws.reports.map.iter() {
-            let result_id = format!("{:x}", report.fingerprint);
+            let result_id = super::to_proto::result_id(report.fingerprint);
             let current = match at.get(report.uri.as_str()) {
                 Some(&i) => {
                     named[i] = true;
@@ -200,7 +200,7 @@ impl super::transport::Shortcut for State {
         self.initialized.load(Ordering::SeqCst)
     }
 
-    fn answer(&self, body: &[u8]) -> Result<Vec<u8>, (i64, String)> {
+    fn answer(&self, body: &[u8]) -> Result<Arc<[u8]>, (i64, String)> {
         #[derive(Deserialize)]
         struct Request<'a> {
             #[serde(borrow)]
@@ -235,7 +235,7 @@ impl super::transport::Shortcut for State {
                 .map(|m| Arc::clone(&m.result))
         };
         if let Some(result) = remembered {
-            return Ok(result.to_vec());
+            return Ok(result);
         }
         // Malformed ids are refused before anything changes.
         let parsed = serde_json::from_str::<Vec<Previous<'_>>>(ids).map_err(invalid)?;
@@ -248,9 +248,10 @@ impl super::transport::Shortcut for State {
             }
         }
         let report = WorkspaceDiagnosticReportResult::Report(self.pull_report(&previous));
-        let result = serde_json::to_vec(&report).map_err(|e| (-32603, format!("cannot serialize the answer: {e}")))?;
+        let result: Arc<[u8]> =
+            serde_json::to_vec(&report).map_err(|e| (-32603, format!("cannot serialize the answer: {e}")))?.into();
         *self.workspace.pull_memo.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Memo { generation, previous: ids.as_bytes().into(), result: result.clone().into() });
+            Some(Memo { generation, previous: ids.as_bytes().into(), result: Arc::clone(&result) });
         Ok(result)
     }
 }

@@ -363,19 +363,22 @@ fn warnings_of(
     of_stack: &[usize],
     assembled: &[(Layers, Arc<Assembled>)],
 ) -> Vec<String> {
-    let said = |i: usize| -> Vec<String> {
-        let a = &assembled[of_stack[i]].1;
-        a.warnings.iter().chain(&a.errors).cloned().collect()
-    };
+    let said: Vec<Vec<&String>> = of_stack
+        .iter()
+        .map(|&i| {
+            let a = &assembled[i].1;
+            a.warnings.iter().chain(&a.errors).collect()
+        })
+        .collect();
     let mut out: Vec<String> = Vec::new();
-    for (i, (folder, _)) in stacks.iter().enumerate() {
-        for w in said(i) {
-            let everywhere = (0..stacks.len()).all(|j| said(j).contains(&w));
+    for ((folder, _), mine) in stacks.iter().zip(&said) {
+        for &w in mine {
+            let everywhere = said.iter().all(|other| other.contains(&w));
             let w = match folder {
                 Some(f) if !everywhere => {
                     format!("In the workspace folder {}: {w}", crate::workspace::folder_name(&f.root))
                 }
-                _ => w,
+                _ => w.clone(),
             };
             if !out.contains(&w) {
                 out.push(w);

@@ -79,6 +79,13 @@ pub fn fingerprint(diagnostics: &[Diagnostic]) -> u64 {
     h.finish()
 }
 
+/// The result id of a pulled diagnostics list with this [`fingerprint`] (lower-case hex): the
+/// same for a file whether it is pulled alone (`textDocument/diagnostic`) or with the
+/// workspace (`workspace/diagnostic`).
+pub fn result_id(fingerprint: u64) -> String {
+    format!("{fingerprint:x}")
+}
+
 /// Markup in the format the client declared it renders: the Markdown itself, or its plain
 /// text ([`present::plain_text`]), never Markdown labelled as plain text.
 pub fn markup(markdown: String, markdown_ok: bool) -> MarkupContent {

@@ -244,10 +244,10 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<O
 }
 
 /// Whether tower-lsp-server can decode the body (it would otherwise end the stream); for a
-/// large request, its method, read on the way. Refused: the JSON-RPC error code (-32700 for
+/// large request, its [`Head`], read on the way. Refused: the JSON-RPC error code (-32700 for
 /// text that is not JSON, -32600 for JSON that is no request, notification or response, such
 /// as an `id` that is neither a string nor an integer) and why.
-fn is_json_rpc(body: &[u8]) -> Result<Option<String>, (i64, String)> {
+fn is_json_rpc(body: &[u8]) -> Result<Option<Head>, (i64, String)> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     #[allow(dead_code)]
@@ -259,9 +259,9 @@ fn is_json_rpc(body: &[u8]) -> Result<Option<String>, (i64, String)> {
     // them (the exact check buffers the whole message, twice, before tower-lsp-server parses it
     // again).
     if body.len() > LARGE
-        && let Some(method) = large_request_method(body)
+        && let Some(head) = request_head(body)
     {
-        return Ok(Some(method));
+        return Ok(Some(head));
     }
     match serde_json::from_slice::<Message>(body) {
         Ok(_) => Ok(None),
@@ -277,19 +277,32 @@ fn is_json_rpc(body: &[u8]) -> Result<Option<String>, (i64, String)> {
     }
 }
 
-/// Messages above this size are checked by [`large_request_method`] first.
+/// Messages above this size are checked by [`request_head`] first.
 const LARGE: usize = 64 * 1024;
 
-/// The method of a request or notification as tower-lsp-server will accept it: `"jsonrpc":
-/// "2.0"`, a string `method`, an `id` that is a number, a string or null, and any `params`
+/// A request's or notification's method and id, read without copying its parameters.
+#[derive(Debug)]
+struct Head {
+    method: String,
+    /// The id as written: a number or a string (a notification, or `null`, has none here).
+    id: Option<Box<RawValue>>,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Head) -> bool {
+        self.method == other.method && self.id.as_ref().map(|i| i.get()) == other.id.as_ref().map(|i| i.get())
+    }
+}
+
+/// The [`Head`] of a request or notification as tower-lsp-server will accept it: `"jsonrpc":
+/// "2.0"`, a string `method`, an `id` that is an integer, a string or null, and any `params`
 /// (skipped, not copied); `None` for anything else.
-fn large_request_method(body: &[u8]) -> Option<String> {
+fn request_head(body: &[u8]) -> Option<Head> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    #[allow(dead_code)]
     enum Id {
-        Number(i64),
-        Text(String),
+        Number(#[allow(dead_code)] i64),
+        Text(#[allow(dead_code)] String),
         Null(()),
     }
     #[derive(Deserialize)]
@@ -298,17 +311,22 @@ fn large_request_method(body: &[u8]) -> Option<String> {
         jsonrpc: std::borrow::Cow<'a, str>,
         #[serde(borrow)]
         method: std::borrow::Cow<'a, str>,
-        #[serde(default)]
-        #[allow(dead_code)]
-        id: Option<Id>,
+        #[serde(default, borrow)]
+        id: Option<&'a RawValue>,
         #[serde(default)]
         #[allow(dead_code)]
         params: Option<serde::de::IgnoredAny>,
     }
-    serde_json::from_slice::<Shape<'_>>(body)
-        .ok()
-        .filter(|s| s.jsonrpc == "2.0" && !s.method.is_empty())
-        .map(|s| s.method.into_owned())
+    let shape =
+        serde_json::from_slice::<Shape<'_>>(body).ok().filter(|s| s.jsonrpc == "2.0" && !s.method.is_empty())?;
+    let id = match shape.id {
+        None => None,
+        Some(raw) => match serde_json::from_str::<Id>(raw.get()).ok()? {
+            Id::Null(()) => None,
+            _ => Some(raw.to_owned()),
+        },
+    };
+    Some(Head { method: shape.method.into_owned(), id })
 }
 
 fn header(body_len: usize) -> String {
@@ -346,7 +364,7 @@ impl Outbox {
                 frame(&body)
             });
         match framed {
-            Ok(bytes) => self.0.send(bytes).is_ok(),
+            Ok(bytes) => self.send(bytes),
             Err(e) => {
                 tracing::error!("cannot serialize a {method} notification: {e}");
                 false
@@ -373,7 +391,7 @@ pub trait Shortcut: Send + Sync {
     fn ready(&self) -> bool;
     /// The JSON `result` for the request `body`, or why it is refused (a JSON-RPC error code
     /// and message, e.g. -32602 for parameters that do not parse).
-    fn answer(&self, body: &[u8]) -> Result<Vec<u8>, (i64, String)>;
+    fn answer(&self, body: &[u8]) -> Result<std::sync::Arc<[u8]>, (i64, String)>;
 }
 
 /// The notification that takes a shortcut request's place in the queue to tower-lsp-server;
@@ -414,43 +432,33 @@ impl Shortcuts {
         self.0.shortcut.get()?.upgrade()
     }
 
-    /// If the shortcut takes the request `body` (`method` is its method when already known,
-    /// else the body is searched for the shortcut's method names as JSON strings: inside a
-    /// document's text the quotes would be escaped), puts it aside and returns the
-    /// notification to send tower-lsp-server in its place.
-    fn put_aside(&self, method: Option<&str>, body: &mut Vec<u8>) -> bool {
+    /// If the shortcut takes the request `body` (`head` is its [`Head`] when already read,
+    /// else the body is searched for the shortcut's method names as JSON strings first: inside
+    /// a document's text the quotes would be escaped), puts it aside and puts the notification
+    /// to send tower-lsp-server in its place.
+    fn put_aside(&self, head: Option<&Head>, body: &mut Vec<u8>) -> bool {
         let Some(shortcut) = self.shortcut().filter(|s| s.ready()) else { return false };
-        let named = |m: &&str| match method {
-            Some(method) => method == *m,
-            None => body.len() <= LARGE && memchr::memmem::find(body, format!("\"{m}\"").as_bytes()).is_some(),
+        let read;
+        let head = match head {
+            Some(head) => head,
+            None => {
+                let named = |m: &&str| memchr::memmem::find(body, format!("\"{m}\"").as_bytes()).is_some();
+                if body.len() > LARGE || !shortcut.methods().iter().any(named) {
+                    return false;
+                }
+                let Some(h) = request_head(body) else { return false };
+                read = h;
+                &read
+            }
         };
-        if !shortcut.methods().iter().any(named) {
-            return false;
-        }
-        #[derive(Deserialize)]
-        struct Head<'a> {
-            #[serde(borrow)]
-            method: std::borrow::Cow<'a, str>,
-            #[serde(borrow)]
-            id: Option<&'a RawValue>,
-            #[allow(dead_code)]
-            params: Option<serde::de::IgnoredAny>,
-        }
-        let Ok(head) = serde_json::from_slice::<Head<'_>>(body) else { return false };
-        // A notification, or an id that is not a number or a string, is tower-lsp-server's to
-        // refuse.
-        let Some(id) = head.id.filter(|id| id.get().starts_with(|c: char| c == '"' || c == '-' || c.is_ascii_digit()))
-        else {
+        // A notification is tower-lsp-server's to refuse.
+        let Some(id) = head.id.as_ref().filter(|_| shortcut.methods().contains(&head.method.as_str())) else {
             return false;
         };
-        if !shortcut.methods().contains(&head.method.as_ref()) {
-            return false;
-        }
-        let id = id.to_owned();
         let slot = self.0.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stand_in = format!(r#"{{"jsonrpc":"2.0","method":"{SHORTCUT_METHOD}","params":{{"slot":{slot}}}}}"#);
         let body = std::mem::replace(body, stand_in.into_bytes());
-        self.0.aside.lock().unwrap_or_else(|e| e.into_inner()).insert(slot, (id, body));
+        self.0.aside.lock().unwrap_or_else(|e| e.into_inner()).insert(slot, (id.clone(), body));
         true
     }
 
@@ -534,12 +542,11 @@ where
                     break;
                 }
                 Ok(Some(Ok(body))) => match is_json_rpc(&body) {
-                    Ok(known) => {
-                        let body = valid_uris(body);
+                    Ok(head) => {
+                        let mut body = valid_uris(body);
                         learn_tokens(&body);
-                        let mut body = body;
                         if !ending.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
-                            taken.put_aside(known.as_deref(), &mut body);
+                            taken.put_aside(head.as_ref(), &mut body);
                         }
                         let method = lifecycle_method(&body);
                         if method.as_deref() == Some("shutdown") {
@@ -648,9 +655,9 @@ mod tests {
         fn ready(&self) -> bool {
             true
         }
-        fn answer(&self, body: &[u8]) -> Result<Vec<u8>, (i64, String)> {
+        fn answer(&self, body: &[u8]) -> Result<std::sync::Arc<[u8]>, (i64, String)> {
             assert!(!body.windows(6).any(|w| w == b"\"boom\""), "boom");
-            Ok(body.len().to_string().into_bytes())
+            Ok(body.len().to_string().into_bytes().into())
         }
     }
 
@@ -694,11 +701,12 @@ mod tests {
         let ok = answer(rx.try_recv().unwrap());
         assert_eq!(ok, json!({"jsonrpc": "2.0", "id": "a-1", "result": 62}));
         assert!(rx.try_recv().is_err());
-        // A known method (from a large message's shape) is used as it is.
-        let mut body = br#"{"jsonrpc":"2.0","id":2,"method":"x/big","params":{}}"#.to_vec();
-        assert!(shortcuts.put_aside(Some("x/big"), &mut body));
-        let mut body = br#"{"jsonrpc":"2.0","id":2,"method":"x/big","params":{}}"#.to_vec();
-        assert!(!shortcuts.put_aside(Some("x/other"), &mut body));
+        // A head already read (a large message's) is used as it is.
+        let body = br#"{"jsonrpc":"2.0","id":2,"method":"x/big","params":{}}"#.to_vec();
+        let head = request_head(&body).unwrap();
+        assert!(shortcuts.put_aside(Some(&head), &mut body.clone()));
+        let other = Head { method: "x/other".into(), ..head };
+        assert!(!shortcuts.put_aside(Some(&other), &mut body.clone()));
     }
 
     async fn frames(input: &[u8]) -> Vec<Result<String, FrameError>> {
@@ -837,10 +845,11 @@ mod tests {
         // Large messages: by shape, the same verdicts.
         let big = "x".repeat(LARGE);
         let open = format!(r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"text":"{big}"}}}}"#);
-        assert_eq!(large_request_method(open.as_bytes()).as_deref(), Some("textDocument/didOpen"));
-        assert_eq!(is_json_rpc(open.as_bytes()), Ok(Some("textDocument/didOpen".to_string())));
+        let head = Head { method: "textDocument/didOpen".into(), id: None };
+        assert_eq!(request_head(open.as_bytes()).as_ref(), Some(&head));
+        assert_eq!(is_json_rpc(open.as_bytes()), Ok(Some(head)));
         let bad_id = format!(r#"{{"jsonrpc":"2.0","id":{{"a":1}},"method":"x","params":"{big}"}}"#);
-        assert!(large_request_method(bad_id.as_bytes()).is_none() && is_json_rpc(bad_id.as_bytes()).is_err());
+        assert!(request_head(bad_id.as_bytes()).is_none() && is_json_rpc(bad_id.as_bytes()).is_err());
         let old = format!(r#"{{"jsonrpc":"1.0","method":"x","params":"{big}"}}"#);
         assert!(is_json_rpc(old.as_bytes()).is_err());
         let cut = &open.as_bytes()[..open.len() - 2];

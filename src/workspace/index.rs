@@ -175,7 +175,7 @@ pub fn build(
     progress.total.fetch_add(found.len(), Ordering::Relaxed);
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(found.len()).max(1);
-    let read = |_: usize| {
+    let read = || {
         let mut out = Built::default();
         while !cancel.load(Ordering::Relaxed) {
             let Some((path, kind)) = found.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
@@ -190,8 +190,8 @@ pub fn build(
         out
     };
     let mut built = std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..threads).map(|i| scope.spawn(move || read(i))).collect();
-        let mut built = read(0);
+        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(read)).collect();
+        let mut built = read();
         for part in workers.into_iter().filter_map(|w| w.join().ok()) {
             built.walked += part.walked;
             built.files.extend(part.files);
