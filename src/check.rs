@@ -47,7 +47,7 @@ pub enum Exit {
 pub enum Format {
     /// rustc-style, for people.
     Human,
-    /// One JSON array of [`Finding`]s.
+    /// One JSON array of findings (`path`, `line`, `column`, `code`, `severity`, `message`, …).
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,

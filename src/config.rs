@@ -310,9 +310,20 @@ impl Source {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Layers {
     pub layers: Vec<(Source, Value)>,
+    /// What messages call the settings file ([`Source::File`]): its path as the user gave
+    /// it; `.synergy.toml` when not set.
+    pub file_name: Option<String>,
 }
 
 impl Layers {
+    /// How messages name where a layer came from.
+    fn describe(&self, source: Source) -> &str {
+        match (source, &self.file_name) {
+            (Source::File, Some(name)) => name,
+            _ => source.describe(),
+        }
+    }
+
     /// Sets (replaces) one layer.
     pub fn set(&mut self, source: Source, value: Value) {
         self.layers.retain(|(s, _)| *s != source);
@@ -334,7 +345,7 @@ impl Layers {
                 Value::Object(_) => value.clone(),
                 Value::Null => continue,
                 _ => {
-                    warnings.push(format!("Settings from {} are not an object; ignored.", source.describe()));
+                    warnings.push(format!("Settings from {} are not an object; ignored.", self.describe(*source)));
                     continue;
                 }
             };
@@ -350,22 +361,22 @@ impl Layers {
                 Some(_) if !source.may_hold_token() => warnings.push(format!(
                     "A token in {} was ignored: workspace files get committed. Set SYNERGY_TOKEN in the \
                      environment, use tokenCommand, or your editor's secret store.",
-                    source.describe()
+                    self.describe(*source)
                 )),
                 Some(Value::String(t)) => token = Some(t),
                 Some(Value::Null) | None => {}
-                Some(_) => warnings.push(format!("The token in {} is not a string; ignored.", source.describe())),
+                Some(_) => warnings.push(format!("The token in {} is not a string; ignored.", self.describe(*source))),
             }
             // A command in a workspace file would run as soon as someone opens a cloned
             // repository: only the user's own settings may name one.
             if *source == Source::File && value.as_object_mut().and_then(|obj| obj.remove("tokenCommand")).is_some() {
                 warnings.push(format!(
                     "tokenCommand in {} was ignored: a command from a workspace file would run for anyone who opens it. Set it in your editor's user settings or SYNERGY_TOKEN_COMMAND.",
-                    source.describe()
+                    self.describe(*source)
                 ));
             }
             if let Err(e) = Config::deserialize(&value) {
-                warnings.push(format!("Settings from {} ignored: {e}", source.describe()));
+                warnings.push(format!("Settings from {} ignored: {e}", self.describe(*source)));
                 continue;
             }
             if let Some(t) = token {
@@ -379,7 +390,7 @@ impl Layers {
             }
             merge(&mut merged, value);
         }
-        warnings.extend(server_overridden(file_server.as_deref(), server_from.as_ref()));
+        warnings.extend(server_overridden(self.describe(Source::File), file_server.as_deref(), server_from.as_ref()));
         let config = Config::deserialize(&merged).unwrap_or_else(|e| {
             warnings.push(format!("Settings ignored: {e}"));
             Config::default()
@@ -388,11 +399,11 @@ impl Layers {
     }
 }
 
-/// The warning when `.synergy.toml` names a server (`file`) and a layer above it names
-/// another (`winner`, the last to set one): the folder's file is not what decides, and with
-/// several workspace folders they would all use the one server. Not said for `--server-url`,
-/// which the user gave for this run.
-fn server_overridden(file: Option<&str>, winner: Option<&(Source, String)>) -> Option<String> {
+/// The warning when the settings file (called `name`) names a server (`file`) and a layer
+/// above it names another (`winner`, the last to set one): the file is not what decides, and
+/// with several workspace folders they would all use the one server. Not said for
+/// `--server-url`, which the user gave for this run.
+fn server_overridden(name: &str, file: Option<&str>, winner: Option<&(Source, String)>) -> Option<String> {
     let (source, url) = winner?;
     let file = file?;
     let same = |a: &str, b: &str| a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/');
@@ -405,8 +416,8 @@ fn server_overridden(file: Option<&str>, winner: Option<&(Source, String)>) -> O
         _ => ("the editor settings (serverUrl)", "clear the serverUrl setting"),
     };
     Some(format!(
-        "{CONFIG_FILE} names the server {file}, but {named_by} names {url}, which is used. To let {CONFIG_FILE} \
-         choose (each workspace folder its own server), {undo}."
+        "{name} names the server {file}, but {named_by} names {url}, which is used. To let {name} choose the \
+         server, {undo}."
     ))
 }
 
@@ -568,6 +579,10 @@ mod tests {
             warnings[0].contains("editor settings") && warnings[0].contains("https://c.example.com"),
             "{warnings:?}"
         );
+        // A settings file given by its path is called by it.
+        layers.file_name = Some("ci/synergy.toml".into());
+        let (_, warnings) = layers.build();
+        assert!(warnings[0].starts_with("ci/synergy.toml names the server"), "{warnings:?}");
         // --server-url is asked for this run: not a surprise.
         let mut layers = Layers::default();
         layers.set(Source::File, json!({"serverUrl": "https://a.example.com"}));

@@ -331,17 +331,22 @@ fn cli_layers(config_file: Option<PathBuf>, server_url: Option<String>) -> Resul
         Some(path) => config::file_layer_at(path).map(Some),
         None => config::file_layer(std::path::Path::new(".")),
     };
-    layers_from(file, server_url)
+    layers_from(file, config_file.as_deref(), server_url)
 }
 
 /// [`cli_layers`] with this settings file (`None`: no file).
 fn layers_with(file: Option<&std::path::Path>, server_url: Option<String>) -> Result<Layers, Exit> {
-    layers_from(file.map(config::file_layer_at).transpose(), server_url)
+    layers_from(file.map(config::file_layer_at).transpose(), file, server_url)
 }
 
-/// The layers: the settings file as read, the environment and `--server-url`.
-fn layers_from(file: Result<Option<serde_json::Value>, String>, server_url: Option<String>) -> Result<Layers, Exit> {
-    let mut layers = Layers::default();
+/// The layers: the settings file as read (`named` by messages as given, when given), the
+/// environment and `--server-url`.
+fn layers_from(
+    file: Result<Option<serde_json::Value>, String>,
+    named: Option<&std::path::Path>,
+    server_url: Option<String>,
+) -> Result<Layers, Exit> {
+    let mut layers = Layers { file_name: named.map(|p| p.display().to_string()), ..Layers::default() };
     match file {
         Ok(Some(v)) => layers.set(Source::File, v),
         Ok(None) => {}

@@ -374,13 +374,22 @@ pub fn status_of_servers(parts: &[(StatusState, String, String)]) -> (StatusStat
         _ => {
             let state = parts.iter().map(|p| p.0).max_by_key(|s| rank(*s)).unwrap_or(StatusState::Idle);
             let host = |h: &str| if h.is_empty() { "the server".to_string() } else { h.to_string() };
-            let connected: Vec<String> =
-                parts.iter().filter(|p| p.0 == StatusState::Connected).map(|p| host(&p.2)).collect();
+            let fine = |state: StatusState| -> Vec<String> {
+                parts.iter().filter(|p| p.0 == state).map(|p| host(&p.2)).collect()
+            };
+            let (idle, connected) = (fine(StatusState::Idle), fine(StatusState::Connected));
             let mut said: Vec<String> = parts
                 .iter()
-                .filter(|p| p.0 != StatusState::Connected)
+                .filter(|p| p.0 != StatusState::Connected && p.0 != StatusState::Idle)
                 .map(|(_, message, h)| format!("{}: {message}", host(h)))
                 .collect();
+            match idle.as_slice() {
+                [] => {}
+                [one] => said.push(format!("Ready; {one} is asked when a job reference needs checking.")),
+                many => {
+                    said.push(format!("Ready; {} are asked when a job reference needs checking.", many.join(" and ")))
+                }
+            }
             if !connected.is_empty() {
                 said.push(format!("Connected to {}.", connected.join(" and ")));
             }
@@ -580,6 +589,12 @@ mod tests {
         assert!(text.starts_with("b:2: The server rejected") && text.ends_with("Connected to a:1."), "{text}");
         let (state, text) = status_of_servers(&[part(&Health::Connected, "a:1"), part(&Health::Connected, "b:2")]);
         assert_eq!((state, text.as_str()), (StatusState::Connected, "Connected to a:1 and b:2."));
+        let (state, text) = status_of_servers(&[part(&Health::Idle, "a:1"), part(&Health::Idle, "b:2")]);
+        assert_eq!(
+            (state, text.as_str()),
+            (StatusState::Idle, "Ready; a:1 and b:2 are asked when a job reference needs checking."),
+            "each host said once"
+        );
         let one = status_of_servers(&[part(&offline, "a:1")]);
         assert_eq!(one, status(&offline, None, "a:1"));
         assert!(health_message(&Health::Connected, &Health::Unavailable(Unavailable::ServerError(500)), "x").is_some());

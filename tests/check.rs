@@ -674,6 +674,7 @@ async fn each_path_is_checked_with_its_own_settings_file() {
     let out = run(&["--format", "json", "alpha", "beta"], Some(sim_b.url())).await;
     let stderr = text(&out.stderr);
     assert_eq!(stderr.matches("which is used").count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("{} names the server", native("alpha/.synergy.toml"))), "which file: {stderr}");
     assert!(
         stderr.contains(&format!("names the server {}", sim_a.url())) && stderr.contains("unset SYNERGY_URL"),
         "{stderr}"

@@ -79,11 +79,11 @@ impl State {
         self.client.send_notification::<ext::StatusNotification>(params).await;
     }
 
-    /// Shows each warning once per session.
+    /// Shows (and logs) each warning once per session.
     pub async fn warn(&self, warnings: Vec<String>) {
         for w in warnings {
-            tracing::warn!("{w}");
             if self.notices.warned.lock().unwrap_or_else(|e| e.into_inner()).insert(w.clone()) {
+                tracing::warn!("{w}");
                 self.client.show_message(MessageType::WARNING, format!("synergy-ls: {w}")).await;
             }
         }

@@ -312,7 +312,8 @@ impl Shared {
     }
 }
 
-/// Accepts connections, except during an outage, when it drops them at once.
+/// Accepts connections, except during an outage, when it drops them at once, but for those
+/// to the simulator's own endpoints (`/__sim/…`), so the outage can be switched off.
 struct FaultyListener {
     inner: TcpListener,
     shared: Arc<Shared>,
@@ -325,7 +326,14 @@ impl axum::serve::Listener for FaultyListener {
     async fn accept(&mut self) -> (TcpStream, SocketAddr) {
         loop {
             match self.inner.accept().await {
-                Ok((stream, _)) if self.shared.outage.load(Ordering::Relaxed) => drop(stream),
+                Ok((stream, addr)) if self.shared.outage.load(Ordering::Relaxed) => {
+                    let mut head = [0u8; 16];
+                    let peeked = tokio::time::timeout(Duration::from_millis(500), stream.peek(&mut head)).await;
+                    if matches!(peeked, Ok(Ok(n)) if is_own_endpoint(&head[..n])) {
+                        return (stream, addr);
+                    }
+                    drop(stream)
+                }
                 Ok(pair) => return pair,
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
@@ -335,6 +343,11 @@ impl axum::serve::Listener for FaultyListener {
     fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.inner.local_addr()
     }
+}
+
+/// Whether a request's first bytes ask for one of the simulator's own endpoints.
+fn is_own_endpoint(head: &[u8]) -> bool {
+    head.starts_with(b"GET /__sim/") || head.starts_with(b"POST /__sim/")
 }
 
 #[derive(Debug, Deserialize)]
@@ -529,7 +542,11 @@ mod tests {
                 .body(body)
                 .send()
         };
+        // An outage cuts the API, not the control: it can be switched off again.
+        assert_eq!(post(r#"{"fault": "outage"}"#).await.unwrap().status(), 204);
+        assert!(search("demo-token").await.is_err());
         assert_eq!(post(r#"{"fault": "none"}"#).await.unwrap().status(), 204);
+        assert_eq!(search("demo-token").await.unwrap().status(), 200);
         let names = |query: &'static str| {
             let http = http.clone();
             let url = format!("{}/api/v1/jobs/?name={query}&page=1&page_size=20", sim.url());
